@@ -1,0 +1,4 @@
+//! The sans-IO core.
+
+pub mod sdp;
+pub mod types;

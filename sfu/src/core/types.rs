@@ -1,0 +1,122 @@
+//! Identifiers, commands and events: the vocabulary shared by the sans-IO core, the I/O driver and signaling.
+
+use std::fmt;
+
+/// Server-wide unique id of one participant's session (assigned by signaling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParticipantId(pub u64);
+
+impl fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+/// Name of a room (the room part of a join token).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(pub String);
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which of a participant's two peer connections a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PcTarget {
+    /// The client's sending connection: the client offers, the SFU answers.
+    Publisher,
+    /// The client's receiving connection: the SFU offers, the client answers.
+    Subscriber,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+impl TrackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Audio => "audio",
+            TrackKind::Video => "video",
+        }
+    }
+}
+
+/// A published track as announced to the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInfo {
+    /// Stable id within the publisher (the publisher-side mid).
+    pub track_id: String,
+    pub kind: TrackKind,
+}
+
+/// Control input for one participant, queued to the worker that owns its room.
+#[derive(Debug, Clone)]
+pub enum ParticipantCommand {
+    /// SDP offer for the publisher connection. Answered by [`SfuEvent::PublisherAnswer`].
+    PublisherOffer(String),
+    /// SDP answer for the subscriber connection (to the last [`SfuEvent::SubscriberOffer`]).
+    SubscriberAnswer(String),
+    /// A trickled ICE candidate (`candidate:` line) from the client; `None` is end-of-candidates.
+    RemoteCandidate { target: PcTarget, candidate: Option<String> },
+    /// Leave the room: tracks are unpublished for the others and the connections closed.
+    Leave,
+}
+
+/// Why a participant was removed by the SFU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Asked to leave.
+    Left,
+    /// Its connection failed or timed out (ICE/DTLS).
+    ConnectionFailed,
+    /// Its input made the core fail (an error or a caught panic); isolated and dropped.
+    Isolated(String),
+    /// The SFU is shutting down.
+    Shutdown,
+}
+
+/// Output of the SFU for one participant (routed by the driver to that participant's sink).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfuEvent {
+    /// SDP answer to a [`ParticipantCommand::PublisherOffer`].
+    PublisherAnswer(String),
+    /// SDP offer for the subscriber connection; answer with [`ParticipantCommand::SubscriberAnswer`].
+    SubscriberOffer(String),
+    /// Both connections' ICE+DTLS came up (emitted per connection).
+    Connected(PcTarget),
+    /// This participant's own track started arriving at the SFU: announce it to the room.
+    TrackPublished(TrackInfo),
+    /// This participant's own track is gone.
+    TrackUnpublished { track_id: String },
+    /// A command could not be applied; the participant stays in the room.
+    Error { code: ErrorCode, message: String },
+    /// The participant is no longer in the SFU. Last event for it.
+    Closed(CloseReason),
+}
+
+/// Typed error codes, shared with the signaling protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadSdp,
+    BadCandidate,
+    UnexpectedAnswer,
+    NotInRoom,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadSdp => "bad_sdp",
+            ErrorCode::BadCandidate => "bad_candidate",
+            ErrorCode::UnexpectedAnswer => "unexpected_answer",
+            ErrorCode::NotInRoom => "not_in_room",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
