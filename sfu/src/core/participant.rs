@@ -1,0 +1,194 @@
+//! A Participant: its two str0m connections, what it publishes (UpTracks) and receives (DownTracks), and the
+//! subscriber connection's offer/answer state.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::{Candidate, Rtc, RtcConfig};
+
+use super::tracks::{DownState, DownTrack, UpTrack};
+use super::types::{ParticipantId, PcTarget, RoomId, TrackKind};
+
+/// The str0m configuration of every SFU-side connection: ICE-lite, RTP mode, Opus/VP8/H264.
+pub fn rtc_config() -> RtcConfig {
+    static CRYPTO: std::sync::Once = std::sync::Once::new();
+    CRYPTO.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+    RtcConfig::new()
+        .set_ice_lite(true)
+        .set_rtp_mode(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .enable_h264(true)
+        .set_stats_interval(None)
+}
+
+pub struct Participant {
+    pub id: ParticipantId,
+    pub room: RoomId,
+    pub publisher: Rtc,
+    pub subscriber: Rtc,
+    pub pub_deadline: Instant,
+    pub sub_deadline: Instant,
+    pub uptracks: Vec<UpTrack>,
+    /// Only grows during a session: indices are referenced from other participants' UpTracks.
+    pub downtracks: Vec<DownTrack>,
+    pending_offer: Option<SdpPendingOffer>,
+    /// Changes arrived while an offer was outstanding.
+    renegotiate: bool,
+    /// Consecutive input errors; reset by any good input.
+    pub input_errors: u32,
+}
+
+impl Participant {
+    pub fn new(id: ParticipantId, room: RoomId, local: SocketAddr, now: Instant) -> Result<Self, String> {
+        let mut publisher = rtc_config().build(now);
+        let mut subscriber = rtc_config().build(now);
+        let cand = Candidate::host(local, "udp").map_err(|e| format!("local candidate {local}: {e}"))?;
+        publisher.add_local_candidate(cand.clone());
+        subscriber.add_local_candidate(cand);
+        Ok(Participant {
+            id,
+            room,
+            publisher,
+            subscriber,
+            pub_deadline: now,
+            sub_deadline: now,
+            uptracks: Vec::new(),
+            downtracks: Vec::new(),
+            pending_offer: None,
+            renegotiate: false,
+            input_errors: 0,
+        })
+    }
+
+    pub fn ufrag(&mut self, target: PcTarget) -> String {
+        self.rtc(target).direct_api().local_ice_credentials().ufrag
+    }
+
+    pub fn rtc(&mut self, target: PcTarget) -> &mut Rtc {
+        match target {
+            PcTarget::Publisher => &mut self.publisher,
+            PcTarget::Subscriber => &mut self.subscriber,
+        }
+    }
+
+    pub fn next_deadline(&self) -> Instant {
+        self.pub_deadline.min(self.sub_deadline)
+    }
+
+    pub fn uptrack_mut(&mut self, mid: Mid) -> Option<&mut UpTrack> {
+        self.uptracks.iter_mut().find(|u| u.mid == mid)
+    }
+
+    /// Accept the client's publisher offer.
+    pub fn accept_publisher_offer(&mut self, sdp: &str) -> Result<String, String> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("cannot parse SDP offer: {e}"))?;
+        let answer = self.publisher.sdp_api().accept_offer(offer).map_err(|e| format!("cannot accept offer: {e}"))?;
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Add a DownTrack (negotiated with the next offer); returns its index.
+    pub fn add_downtrack(&mut self, dt: DownTrack) -> usize {
+        self.downtracks.push(dt);
+        self.downtracks.len() - 1
+    }
+
+    /// Mark a DownTrack's source as gone.
+    pub fn remove_downtrack(&mut self, index: usize) {
+        if let Some(dt) = self.downtracks.get_mut(index) {
+            dt.state = match dt.state {
+                DownState::ToAdd => DownState::Removed,
+                DownState::Removed => DownState::Removed,
+                DownState::Offered | DownState::Active | DownState::ToRemove => DownState::ToRemove,
+            };
+        }
+    }
+
+    /// Build the next subscriber offer if anything changed and no offer is outstanding.
+    ///
+    /// `stream_id` names the publisher of each DownTrack (its msid stream id, so the client knows whose it is).
+    pub fn make_subscriber_offer(&mut self) -> Option<String> {
+        if self.pending_offer.is_some() {
+            self.renegotiate = true;
+            return None;
+        }
+        self.renegotiate = false;
+        let mut api = self.subscriber.sdp_api();
+        let mut added = false;
+        for dt in self.downtracks.iter_mut() {
+            match dt.state {
+                DownState::ToAdd => {
+                    let kind = match dt.kind {
+                        TrackKind::Audio => MediaKind::Audio,
+                        TrackKind::Video => MediaKind::Video,
+                    };
+                    let stream_id = dt.source.publisher.to_string();
+                    let track_id = format!("{}-{}", dt.source.publisher, dt.source.mid);
+                    dt.mid = Some(api.add_media(kind, Direction::SendOnly, Some(stream_id), Some(track_id), None));
+                    dt.state = DownState::Offered;
+                    added = true;
+                }
+                DownState::ToRemove => {
+                    if let Some(mid) = dt.mid {
+                        api.set_direction(mid, Direction::Inactive);
+                    }
+                    dt.state = DownState::Removed;
+                    added = true;
+                }
+                _ => {}
+            }
+        }
+        if !added || !api.has_changes() {
+            return None;
+        }
+        let (offer, pending) = api.apply()?;
+        self.pending_offer = Some(pending);
+        Some(offer.to_sdp_string())
+    }
+
+    /// Apply the client's answer. Returns the indices of DownTracks that became active.
+    pub fn accept_subscriber_answer(&mut self, sdp: &str) -> Result<Vec<usize>, AnswerError> {
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| AnswerError::Parse(e.to_string()))?;
+        let pending = self.pending_offer.take().ok_or(AnswerError::Unexpected)?;
+        self.subscriber.sdp_api().accept_answer(pending, answer).map_err(|e| AnswerError::Negotiate(e.to_string()))?;
+        let mut activated = Vec::new();
+        for (i, dt) in self.downtracks.iter_mut().enumerate() {
+            if dt.state != DownState::Offered {
+                continue;
+            }
+            let Some(mid) = dt.mid else { continue };
+            match self.subscriber.direct_api().stream_tx_by_mid(mid, None) {
+                Some(tx) => {
+                    dt.ssrc = Some(tx.ssrc());
+                    dt.state = DownState::Active;
+                    activated.push(i);
+                }
+                // The client rejected this m-line: nothing to send there.
+                None => dt.state = DownState::Removed,
+            }
+        }
+        Ok(activated)
+    }
+
+    /// Whether changes are waiting for the outstanding offer to be answered.
+    pub fn wants_renegotiation(&self) -> bool {
+        self.renegotiate && self.pending_offer.is_none()
+    }
+
+    pub fn offer_outstanding(&self) -> bool {
+        self.pending_offer.is_some()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("cannot parse SDP answer: {0}")]
+    Parse(String),
+    #[error("no subscriber offer is outstanding")]
+    Unexpected,
+    #[error("cannot apply SDP answer: {0}")]
+    Negotiate(String),
+}

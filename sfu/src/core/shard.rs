@@ -1,0 +1,562 @@
+//! The Shard: all rooms of one worker, driven sans-IO.
+//!
+//! Driving rules (the driver, or a simulation, must follow them):
+//! - feed every datagram that arrived on the shard's socket to [`Shard::handle_datagram`];
+//! - feed control with [`Shard::join`] and [`Shard::handle_command`];
+//! - call [`Shard::handle_timeout`] once [`Shard::poll_timeout`] has passed;
+//! - every call may hand datagrams to the [`Transmitter`]; send them;
+//! - after every call drain [`Shard::poll_event`] and route each event to its participant.
+//!
+//! Nothing here blocks, sleeps, reads a clock or allocates per forwarded packet (str0m itself allocates the
+//! payload `Arc` once per incoming packet; the forward path shares it with every DownTrack).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpPacket;
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+
+use super::index::{ConnKey, DatagramIndex, Route};
+use super::participant::{AnswerError, Participant};
+use super::stats::ShardStats;
+use super::tracks::{DownTrack, DownTrackRef, UpTrack, UpTrackKey};
+use super::types::*;
+
+/// Where the shard's datagrams go.
+pub trait Transmitter {
+    fn transmit(&mut self, destination: SocketAddr, data: &[u8]);
+}
+
+/// Consecutive undecodable inputs after which a connection is considered hostile and dropped.
+const MAX_INPUT_ERRORS: u32 = 1000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JoinError {
+    #[error("participant {0} already joined")]
+    AlreadyJoined(ParticipantId),
+    #[error("cannot set up connections: {0}")]
+    Setup(String),
+}
+
+/// What a drain noted, handled after the drain (no re-entrancy into str0m while draining).
+#[derive(Debug)]
+pub(crate) enum Note {
+    Connected,
+    Disconnected,
+    MediaAdded(Mid, MediaKind, Direction),
+    MediaChanged(Mid, Direction),
+    KeyframeRequest(Mid),
+}
+
+pub struct Shard {
+    pub(crate) local: SocketAddr,
+    pub(crate) participants: HashMap<ParticipantId, Participant>,
+    rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    index: DatagramIndex,
+    events: VecDeque<(ParticipantId, SfuEvent)>,
+    pub(crate) stats: ShardStats,
+    rng: u64,
+    /// The participant whose connection is being worked on, blamed if a panic escapes.
+    pub(crate) current: Option<ParticipantId>,
+    pub(crate) notes: Vec<(ParticipantId, PcTarget, Note)>,
+    pub(crate) rtp_in: Vec<(ParticipantId, RtpPacket)>,
+    pub(crate) keyframe_wants: Vec<UpTrackKey>,
+    failed: Vec<(ParticipantId, CloseReason)>,
+    scratch_ids: Vec<ParticipantId>,
+}
+
+impl Shard {
+    /// `local` is the address advertised in ICE candidates and the destination of every datagram fed in.
+    pub fn new(local: SocketAddr, seed: u64) -> Self {
+        Shard {
+            local,
+            participants: HashMap::new(),
+            rooms: HashMap::new(),
+            index: DatagramIndex::new(),
+            events: VecDeque::new(),
+            stats: ShardStats::default(),
+            rng: seed | 1,
+            current: None,
+            notes: Vec::with_capacity(16),
+            rtp_in: Vec::with_capacity(64),
+            keyframe_wants: Vec::with_capacity(16),
+            failed: Vec::new(),
+            scratch_ids: Vec::new(),
+        }
+    }
+
+    // ------------------------------------------------------------------ input
+
+    /// Add a participant to a room (creating the room on first join).
+    pub fn join(&mut self, now: Instant, room: RoomId, id: ParticipantId) -> Result<(), JoinError> {
+        if self.participants.contains_key(&id) {
+            return Err(JoinError::AlreadyJoined(id));
+        }
+        let mut p = Participant::new(id, room.clone(), self.local, now).map_err(JoinError::Setup)?;
+        for target in [PcTarget::Publisher, PcTarget::Subscriber] {
+            let ufrag = p.ufrag(target);
+            self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target });
+        }
+        self.participants.insert(id, p);
+        let members = self.rooms.entry(room).or_default();
+        let others: Vec<ParticipantId> = members.clone();
+        members.push(id);
+        // Subscribe the newcomer to everything already published.
+        for other in others {
+            let tracks: Vec<(Mid, TrackKind)> = match self.participants.get(&other) {
+                Some(o) => o.uptracks.iter().map(|u| (u.mid, u.kind)).collect(),
+                None => continue,
+            };
+            for (mid, kind) in tracks {
+                self.add_subscription(id, UpTrackKey { publisher: other, mid }, kind);
+            }
+        }
+        self.renegotiate(id);
+        Ok(())
+    }
+
+    /// Apply a control command for one participant.
+    pub fn handle_command(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        cmd: ParticipantCommand,
+        tx: &mut impl Transmitter,
+    ) {
+        if !self.participants.contains_key(&id) {
+            self.events.push_back((id, error(ErrorCode::NotInRoom, "not in a room on this SFU")));
+            return;
+        }
+        self.guarded(id, now, tx, |shard, tx| shard.command(now, id, cmd, tx));
+    }
+
+    /// One datagram that arrived from `source`.
+    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8], tx: &mut impl Transmitter) {
+        self.stats.datagrams_in += 1;
+        self.stats.bytes_in += data.len() as u64;
+        let key = match self.index.route(source, self.local, data) {
+            Route::Known(k) | Route::Learned(k) => k,
+            Route::Unknown => {
+                self.stats.dropped_unknown_source += 1;
+                return;
+            }
+        };
+        let Ok(contents) = data.try_into() else {
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source, destination: self.local, contents });
+        self.guarded(key.participant, now, tx, |shard, tx| shard.input(key, input, now, tx));
+    }
+
+    /// Time has passed: run every connection whose deadline is due.
+    pub fn handle_timeout(&mut self, now: Instant, tx: &mut impl Transmitter) {
+        let mut due = std::mem::take(&mut self.scratch_ids);
+        due.clear();
+        due.extend(self.participants.values().filter(|p| p.next_deadline() <= now).map(|p| p.id));
+        for &id in &due {
+            self.guarded(id, now, tx, |shard, tx| {
+                for target in [PcTarget::Publisher, PcTarget::Subscriber] {
+                    let Some(p) = shard.participants.get_mut(&id) else { return };
+                    let deadline = match target {
+                        PcTarget::Publisher => p.pub_deadline,
+                        PcTarget::Subscriber => p.sub_deadline,
+                    };
+                    if deadline <= now {
+                        shard.current = Some(id);
+                        if p.rtc(target).handle_input(Input::Timeout(now)).is_err() {
+                            shard.failed.push((id, CloseReason::ConnectionFailed));
+                        }
+                        shard.drain_conn(id, target, now, tx);
+                    }
+                }
+                shard.process_pending(now, tx);
+            });
+        }
+        self.scratch_ids = due;
+    }
+
+    /// Remove everyone (shutdown).
+    pub fn close_all(&mut self, now: Instant, tx: &mut impl Transmitter) {
+        let ids: Vec<ParticipantId> = self.participants.keys().copied().collect();
+        for id in ids {
+            self.remove_participant(id, CloseReason::Shutdown, now, tx);
+        }
+    }
+
+    // ----------------------------------------------------------------- output
+
+    /// The earliest time [`Shard::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.participants.values().map(|p| p.next_deadline()).min()
+    }
+
+    pub fn poll_event(&mut self) -> Option<(ParticipantId, SfuEvent)> {
+        self.events.pop_front()
+    }
+
+    pub fn stats(&self) -> &ShardStats {
+        &self.stats
+    }
+
+    pub fn participant_count(&self) -> usize {
+        self.participants.len()
+    }
+
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    // -------------------------------------------------------------- internals
+
+    /// Run `f`; if it panics, drop the participant it was working on and keep the shard alive.
+    fn guarded<T: Transmitter>(
+        &mut self,
+        id: ParticipantId,
+        now: Instant,
+        tx: &mut T,
+        f: impl FnOnce(&mut Shard, &mut T),
+    ) {
+        self.current = Some(id);
+        let result = catch_unwind(AssertUnwindSafe(|| f(self, tx)));
+        if let Err(panic) = result {
+            let culprit = self.current.unwrap_or(id);
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(participant = %culprit, panic = %what, "panic while handling a connection; participant isolated");
+            self.stats.isolated += 1;
+            self.clear_scratch();
+            let reason = CloseReason::Isolated("internal error while handling this connection".into());
+            let _ = catch_unwind(AssertUnwindSafe(|| self.remove_participant(culprit, reason, now, tx)));
+            // Even if removal panicked, make sure the culprit is gone.
+            self.participants.remove(&culprit);
+            self.index.remove_participant(culprit);
+            for members in self.rooms.values_mut() {
+                members.retain(|m| *m != culprit);
+            }
+            self.rooms.retain(|_, m| !m.is_empty());
+        }
+        // Failures noted along the way (ICE/DTLS gone, hostile input).
+        while let Some((id, reason)) = self.failed.pop() {
+            self.remove_participant(id, reason, now, tx);
+        }
+        self.current = None;
+    }
+
+    fn clear_scratch(&mut self) {
+        self.notes.clear();
+        self.rtp_in.clear();
+        self.keyframe_wants.clear();
+    }
+
+    fn input(&mut self, key: ConnKey, input: Input<'_>, now: Instant, tx: &mut impl Transmitter) {
+        let Some(p) = self.participants.get_mut(&key.participant) else { return };
+        match p.rtc(key.target).handle_input(input) {
+            Ok(()) => p.input_errors = 0,
+            Err(_) => {
+                self.stats.dropped_input_error += 1;
+                p.input_errors += 1;
+                if p.input_errors >= MAX_INPUT_ERRORS {
+                    let reason = CloseReason::Isolated("too many undecodable packets".into());
+                    self.failed.push((key.participant, reason));
+                    return;
+                }
+            }
+        }
+        self.drain_conn(key.participant, key.target, now, tx);
+        self.process_pending(now, tx);
+    }
+
+    fn command(&mut self, now: Instant, id: ParticipantId, cmd: ParticipantCommand, tx: &mut impl Transmitter) {
+        match cmd {
+            ParticipantCommand::PublisherOffer(sdp) => {
+                let Some(p) = self.participants.get_mut(&id) else { return };
+                match p.accept_publisher_offer(&sdp) {
+                    Ok(answer) => self.events.push_back((id, SfuEvent::PublisherAnswer(answer))),
+                    Err(msg) => self.events.push_back((id, error(ErrorCode::BadSdp, &msg))),
+                }
+                self.drain_conn(id, PcTarget::Publisher, now, tx);
+            }
+            ParticipantCommand::SubscriberAnswer(sdp) => {
+                let Some(p) = self.participants.get_mut(&id) else { return };
+                match p.accept_subscriber_answer(&sdp) {
+                    Ok(activated) => {
+                        for i in activated {
+                            let dt = &p.downtracks[i];
+                            if dt.kind == TrackKind::Video {
+                                self.keyframe_wants.push(dt.source);
+                            }
+                        }
+                        if p.wants_renegotiation() {
+                            self.renegotiate(id);
+                        }
+                    }
+                    Err(e) => {
+                        let code = match e {
+                            AnswerError::Unexpected => ErrorCode::UnexpectedAnswer,
+                            AnswerError::Parse(_) | AnswerError::Negotiate(_) => ErrorCode::BadSdp,
+                        };
+                        self.events.push_back((id, error(code, &e.to_string())));
+                    }
+                }
+                self.drain_conn(id, PcTarget::Subscriber, now, tx);
+            }
+            ParticipantCommand::RemoteCandidate { target, candidate } => {
+                let Some(line) = candidate else { return };
+                let line = line.trim();
+                let line = line.strip_prefix("a=").unwrap_or(line);
+                match Candidate::from_sdp_string(line) {
+                    Ok(c) => {
+                        if let Some(p) = self.participants.get_mut(&id) {
+                            p.rtc(target).add_remote_candidate(c);
+                        }
+                    }
+                    Err(e) => {
+                        self.events.push_back((id, error(ErrorCode::BadCandidate, &format!("cannot parse candidate: {e}"))))
+                    }
+                }
+            }
+            ParticipantCommand::Leave => {
+                self.remove_participant(id, CloseReason::Left, now, tx);
+                return;
+            }
+        }
+        self.process_pending(now, tx);
+    }
+
+    /// Drain one connection's output: datagrams go out, everything else is noted for [`Shard::process_pending`].
+    pub(crate) fn drain_conn(&mut self, id: ParticipantId, target: PcTarget, now: Instant, tx: &mut impl Transmitter) {
+        let Shard { participants, notes, rtp_in, stats, failed, .. } = self;
+        let Some(p) = participants.get_mut(&id) else { return };
+        let rtc = p.rtc(target);
+        let res = drain(rtc, now, tx, stats, |e| match e {
+            Event::RtpPacket(pkt) => {
+                if target == PcTarget::Publisher {
+                    rtp_in.push((id, pkt));
+                }
+            }
+            Event::Connected => notes.push((id, target, Note::Connected)),
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                notes.push((id, target, Note::Disconnected))
+            }
+            Event::MediaAdded(m) => notes.push((id, target, Note::MediaAdded(m.mid, m.kind, m.direction))),
+            Event::MediaChanged(m) => notes.push((id, target, Note::MediaChanged(m.mid, m.direction))),
+            Event::KeyframeRequest(k) => notes.push((id, target, Note::KeyframeRequest(k.mid))),
+            _ => {}
+        });
+        let alive = rtc.is_alive();
+        match res {
+            Ok(deadline) => match target {
+                PcTarget::Publisher => p.pub_deadline = deadline,
+                PcTarget::Subscriber => p.sub_deadline = deadline,
+            },
+            Err(_) => failed.push((id, CloseReason::ConnectionFailed)),
+        }
+        if !alive {
+            failed.push((id, CloseReason::ConnectionFailed));
+        }
+    }
+
+    /// Handle what drains noted, until nothing is left (forwarding may note more).
+    pub(crate) fn process_pending(&mut self, now: Instant, tx: &mut impl Transmitter) {
+        loop {
+            if !self.rtp_in.is_empty() {
+                let mut batch = std::mem::take(&mut self.rtp_in);
+                for (publisher, pkt) in batch.drain(..) {
+                    self.forward_packet(publisher, &pkt, now, tx);
+                }
+                // Keep the allocation for the next batch.
+                if self.rtp_in.is_empty() {
+                    self.rtp_in = batch;
+                }
+                continue;
+            }
+            if let Some((id, target, note)) = self.notes.pop() {
+                self.handle_note(id, target, note, now, tx);
+                continue;
+            }
+            if let Some(key) = self.keyframe_wants.pop() {
+                self.request_keyframe(key, now, tx);
+                continue;
+            }
+            break;
+        }
+    }
+
+    fn handle_note(&mut self, id: ParticipantId, target: PcTarget, note: Note, now: Instant, tx: &mut impl Transmitter) {
+        match (target, note) {
+            (_, Note::Connected) => self.events.push_back((id, SfuEvent::Connected(target))),
+            (_, Note::Disconnected) => {
+                tracing::debug!(participant = %id, ?target, "ICE disconnected");
+            }
+            (PcTarget::Publisher, Note::MediaAdded(mid, kind, dir)) => {
+                if dir.is_receiving() {
+                    self.publish_track(id, mid, kind);
+                }
+            }
+            (PcTarget::Publisher, Note::MediaChanged(mid, dir)) => {
+                let exists = self.participants.get_mut(&id).is_some_and(|p| p.uptrack_mut(mid).is_some());
+                if exists && !dir.is_receiving() {
+                    self.unpublish_track(id, mid);
+                } else if !exists && dir.is_receiving() {
+                    let kind = self.participants.get(&id).and_then(|p| p.publisher.media(mid)).map(|m| m.kind());
+                    if let Some(kind) = kind {
+                        self.publish_track(id, mid, kind);
+                    }
+                }
+            }
+            (PcTarget::Subscriber, Note::KeyframeRequest(mid)) => {
+                let source = self
+                    .participants
+                    .get(&id)
+                    .and_then(|p| p.downtracks.iter().find(|d| d.mid == Some(mid)))
+                    .map(|d| d.source);
+                if let Some(source) = source {
+                    self.request_keyframe(source, now, tx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn publish_track(&mut self, id: ParticipantId, mid: Mid, kind: MediaKind) {
+        let kind = match kind {
+            MediaKind::Audio => TrackKind::Audio,
+            MediaKind::Video => TrackKind::Video,
+        };
+        let Some(p) = self.participants.get_mut(&id) else { return };
+        if p.uptrack_mut(mid).is_some() {
+            return;
+        }
+        p.uptracks.push(UpTrack::new(mid, kind));
+        let room = p.room.clone();
+        self.events.push_back((id, SfuEvent::TrackPublished(TrackInfo { track_id: mid.to_string(), kind })));
+        let members = self.rooms.get(&room).cloned().unwrap_or_default();
+        for other in members.into_iter().filter(|o| *o != id) {
+            self.add_subscription(other, UpTrackKey { publisher: id, mid }, kind);
+            self.renegotiate(other);
+        }
+    }
+
+    fn unpublish_track(&mut self, id: ParticipantId, mid: Mid) {
+        let Some(p) = self.participants.get_mut(&id) else { return };
+        let Some(pos) = p.uptracks.iter().position(|u| u.mid == mid) else { return };
+        let up = p.uptracks.remove(pos);
+        self.events.push_back((id, SfuEvent::TrackUnpublished { track_id: up.track_id() }));
+        for r in up.subscribers {
+            if let Some(s) = self.participants.get_mut(&r.subscriber) {
+                s.remove_downtrack(r.index);
+            }
+            self.renegotiate(r.subscriber);
+        }
+    }
+
+    /// Give `subscriber` a DownTrack of `source` (negotiated by the caller's next [`Shard::renegotiate`]).
+    fn add_subscription(&mut self, subscriber: ParticipantId, source: UpTrackKey, kind: TrackKind) {
+        let seq = (self.next_rand() % 30_000) as u16;
+        let ts = self.next_rand() as u32;
+        let Some(s) = self.participants.get_mut(&subscriber) else { return };
+        let index = s.add_downtrack(DownTrack::new(source, kind, seq, ts));
+        if let Some(up) = self.participants.get_mut(&source.publisher).and_then(|p| p.uptrack_mut(source.mid)) {
+            up.subscribers.push(DownTrackRef { subscriber, index });
+        }
+    }
+
+    /// Send a new subscriber offer if one is due.
+    fn renegotiate(&mut self, id: ParticipantId) {
+        let Some(p) = self.participants.get_mut(&id) else { return };
+        if let Some(offer) = p.make_subscriber_offer() {
+            self.events.push_back((id, SfuEvent::SubscriberOffer(offer)));
+        }
+    }
+
+    pub(crate) fn remove_participant(&mut self, id: ParticipantId, reason: CloseReason, now: Instant, tx: &mut impl Transmitter) {
+        let Some(mut p) = self.participants.remove(&id) else { return };
+        self.index.remove_participant(id);
+        if let Some(members) = self.rooms.get_mut(&p.room) {
+            members.retain(|m| *m != id);
+            if members.is_empty() {
+                self.rooms.remove(&p.room);
+            }
+        }
+        // Its published tracks disappear for the others.
+        for up in std::mem::take(&mut p.uptracks) {
+            self.events.push_back((id, SfuEvent::TrackUnpublished { track_id: up.track_id() }));
+            for r in up.subscribers {
+                if let Some(s) = self.participants.get_mut(&r.subscriber) {
+                    s.remove_downtrack(r.index);
+                }
+                self.renegotiate(r.subscriber);
+            }
+        }
+        // It no longer receives anything.
+        for dt in &p.downtracks {
+            if let Some(up) = self.participants.get_mut(&dt.source.publisher).and_then(|o| o.uptrack_mut(dt.source.mid)) {
+                up.subscribers.retain(|r| r.subscriber != id);
+            }
+        }
+        // Say goodbye on the wire (DTLS close) where possible.
+        p.publisher.disconnect();
+        p.subscriber.disconnect();
+        let _ = drain(&mut p.publisher, now, tx, &mut self.stats, |_| {});
+        let _ = drain(&mut p.subscriber, now, tx, &mut self.stats, |_| {});
+        self.failed.retain(|(f, _)| *f != id);
+        if !matches!(reason, CloseReason::Left | CloseReason::Shutdown) {
+            tracing::info!(participant = %id, ?reason, "participant dropped by the SFU");
+        }
+        self.events.push_back((id, SfuEvent::Closed(reason)));
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        // xorshift64*: deterministic per shard seed, good enough for initial sequence numbers.
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+fn error(code: ErrorCode, message: &str) -> SfuEvent {
+    SfuEvent::Error { code, message: message.to_string() }
+}
+
+/// Drain an `Rtc` until it wants to be woken in the future. Returns that time.
+///
+/// After `write_rtp` str0m may report a deadline that already passed; the packet leaves only after a
+/// `Timeout(now)`, so those are fed back right away (bounded, to never spin).
+pub(crate) fn drain(
+    rtc: &mut Rtc,
+    now: Instant,
+    tx: &mut impl Transmitter,
+    stats: &mut ShardStats,
+    mut on_event: impl FnMut(Event),
+) -> Result<Instant, str0m::RtcError> {
+    let mut spins = 0;
+    loop {
+        match rtc.poll_output()? {
+            Output::Timeout(t) => {
+                if t <= now && spins < 8 {
+                    spins += 1;
+                    rtc.handle_input(Input::Timeout(now))?;
+                    continue;
+                }
+                return Ok(t.max(now));
+            }
+            Output::Transmit(t) => {
+                stats.datagrams_out += 1;
+                stats.bytes_out += t.contents.len() as u64;
+                tx.transmit(t.destination, &t.contents);
+            }
+            Output::Event(e) => on_event(e),
+        }
+    }
+}

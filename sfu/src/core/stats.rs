@@ -1,0 +1,37 @@
+//! Plain counters of one shard, flushed to `metrics` by the driver (no atomics, no locking per packet).
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ShardStats {
+    pub datagrams_in: u64,
+    pub bytes_in: u64,
+    pub datagrams_out: u64,
+    pub bytes_out: u64,
+    /// RTP packets received from publishers (after SRTP).
+    pub rtp_in: u64,
+    /// RTP packets written to subscribers.
+    pub rtp_forwarded: u64,
+    pub dropped_unknown_source: u64,
+    pub dropped_malformed: u64,
+    pub dropped_input_error: u64,
+    pub dropped_unknown_track: u64,
+    pub dropped_unknown_codec: u64,
+    pub dropped_waiting_keyframe: u64,
+    pub dropped_forwarder: u64,
+    pub keyframe_requests: u64,
+    pub isolated: u64,
+}
+
+impl ShardStats {
+    /// `(reason label, count)` of every drop counter, for the `reason` label of the dropped-packets metric.
+    pub fn drops(&self) -> [(&'static str, u64); 7] {
+        [
+            ("unknown_source", self.dropped_unknown_source),
+            ("malformed", self.dropped_malformed),
+            ("input_error", self.dropped_input_error),
+            ("unknown_track", self.dropped_unknown_track),
+            ("unknown_codec", self.dropped_unknown_codec),
+            ("waiting_keyframe", self.dropped_waiting_keyframe),
+            ("out_of_window", self.dropped_forwarder),
+        ]
+    }
+}
