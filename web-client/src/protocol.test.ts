@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { parseServerMessage } from './protocol';
+
+// Examples copied from docs/protocol.md.
+const examples = {
+  joined:
+    '{"type": "joined", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": false, "camera_off": false}, "participants": [{"sid": "p9", "identity": "max", "name": "Max", "moderator": true, "muted": true, "camera_off": false}], "tracks": [{"sid": "p9", "track_id": "0", "kind": "audio"}], "ice_servers": []}',
+  participant_joined:
+    '{"type": "participant_joined", "participant": {"sid": "p13", "identity": "max", "name": "Max", "moderator": false, "muted": false, "camera_off": false}}',
+  participant_left: '{"type": "participant_left", "sid": "p13", "reason": "left"}',
+  track_published: '{"type": "track_published", "sid": "p13", "track_id": "1", "kind": "video"}',
+  track_unpublished: '{"type": "track_unpublished", "sid": "p13", "track_id": "1"}',
+  pong: '{"type": "pong", "id": 7}',
+  error:
+    '{"type": "error", "code": "token_expired", "message": "the join token expired at 2026-11-23T08:00:00Z", "fatal": true}',
+};
+
+describe('parseServerMessage', () => {
+  it('parses the documented joined message', () => {
+    expect(parseServerMessage(examples.joined)).toEqual({
+      type: 'joined',
+      protocol: 1,
+      room: 'team-weekly',
+      you: { sid: 'p12', identity: 'erika', name: 'Erika Mustermann', moderator: false, muted: false, camera_off: false },
+      participants: [{ sid: 'p9', identity: 'max', name: 'Max', moderator: true, muted: true, camera_off: false }],
+      tracks: [{ sid: 'p9', track_id: '0', kind: 'audio' }],
+      ice_servers: [],
+    });
+  });
+
+  it('parses the documented room events', () => {
+    expect(parseServerMessage(examples.participant_joined)).toMatchObject({ type: 'participant_joined', participant: { sid: 'p13', identity: 'max' } });
+    expect(parseServerMessage(examples.participant_left)).toEqual({ type: 'participant_left', sid: 'p13', reason: 'left' });
+    expect(parseServerMessage(examples.track_published)).toEqual({ type: 'track_published', sid: 'p13', track_id: '1', kind: 'video' });
+    expect(parseServerMessage(examples.track_unpublished)).toEqual({ type: 'track_unpublished', sid: 'p13', track_id: '1' });
+    expect(parseServerMessage(examples.pong)).toEqual({ type: 'pong', id: 7 });
+  });
+
+  it('parses errors with their fatal flag', () => {
+    expect(parseServerMessage(examples.error)).toEqual({
+      type: 'error',
+      code: 'token_expired',
+      message: 'the join token expired at 2026-11-23T08:00:00Z',
+      fatal: true,
+    });
+    expect(parseServerMessage('{"type":"error","code":"bad_sdp","message":"x"}')).toMatchObject({ fatal: false });
+  });
+
+  it('ignores unknown fields and fills missing optional flags', () => {
+    const m = parseServerMessage('{"type":"participant_updated","extra":1,"participant":{"sid":"p1","identity":"a","name":"A","muted":true}}');
+    expect(m).toEqual({
+      type: 'participant_updated',
+      participant: { sid: 'p1', identity: 'a', name: 'A', moderator: false, muted: true, camera_off: false },
+    });
+  });
+
+  it('carries SDP unchanged', () => {
+    const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n';
+    expect(parseServerMessage(JSON.stringify({ type: 'subscribe_offer', sdp }))).toEqual({ type: 'subscribe_offer', sdp });
+    expect(parseServerMessage(JSON.stringify({ type: 'publish_answer', sdp }))).toEqual({ type: 'publish_answer', sdp });
+  });
+
+  it('rejects malformed frames and unknown types', () => {
+    for (const bad of [
+      'not json',
+      '[]',
+      '"joined"',
+      '{}',
+      '{"type":5}',
+      '{"type":"joined"}',
+      '{"type":"subscribe_offer"}',
+      '{"type":"track_published","sid":"p1","track_id":"1","kind":"data"}',
+      '{"type":"participant_joined","participant":{"sid":"p1"}}',
+      '{"type":"something_else"}',
+    ]) {
+      expect(parseServerMessage(bad), bad).toBeNull();
+    }
+  });
+});
