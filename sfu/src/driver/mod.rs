@@ -1,13 +1,28 @@
 //! The thin I/O layer: worker threads, each owning a UDP socket and a shard of rooms.
+//!
+//! [`Sfu`] is the handle signaling uses. It only queues commands: a room is pinned to one worker, and
+//! commands for its participants go through that worker's queue, drained between datagram batches.
 
-use std::net::{IpAddr, SocketAddr};
+mod metrics;
+mod placement;
+mod worker;
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
+
+use crate::core::Shard;
 use crate::core::types::{ParticipantCommand, ParticipantId, RoomId, SfuEvent};
+use placement::Placement;
+use worker::{Worker, WorkerCmd};
 
 /// Where the SFU listens and what it advertises.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
-    /// Base UDP address; worker `i` binds `port + i`.
+    /// Base UDP address; worker `i` binds `port + i` (port 0: every worker binds an ephemeral port).
     pub media_addr: SocketAddr,
     /// Address advertised in ICE candidates. `None`: the bind address if specific, else 127.0.0.1.
     pub public_ip: Option<IpAddr>,
@@ -32,27 +47,121 @@ pub enum SfuError {
     ShuttingDown,
 }
 
+struct WorkerHandle {
+    commands: Sender<WorkerCmd>,
+    waker: Arc<mio::Waker>,
+    addr: SocketAddr,
+}
+
+struct Inner {
+    workers: Vec<WorkerHandle>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    placement: Arc<Mutex<Placement>>,
+}
+
 /// Handle to the running SFU. Cheap to clone; all methods only queue work.
 #[derive(Clone)]
-pub struct Sfu {}
+pub struct Sfu {
+    inner: Arc<Inner>,
+}
 
 impl Sfu {
-    pub fn start(_cfg: SfuConfig) -> Result<Sfu, SfuError> {
-        todo!()
+    /// Bind the sockets and start the workers.
+    pub fn start(cfg: SfuConfig) -> Result<Sfu, SfuError> {
+        let n = if cfg.workers == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { cfg.workers };
+        let public_ip = cfg.public_ip.unwrap_or(if cfg.media_addr.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            cfg.media_addr.ip()
+        });
+        let placement = Arc::new(Mutex::new(Placement::new(n)));
+        let mut workers = Vec::with_capacity(n);
+        let mut threads = Vec::with_capacity(n);
+        for i in 0..n {
+            let port = if cfg.media_addr.port() == 0 { 0 } else { cfg.media_addr.port() + i as u16 };
+            let bind = SocketAddr::new(cfg.media_addr.ip(), port);
+            let std_sock = UdpSocket::bind(bind).map_err(|source| SfuError::Bind { addr: bind, source })?;
+            let bound = std_sock.local_addr().map_err(|source| SfuError::Bind { addr: bind, source })?;
+            std_sock.set_nonblocking(true).map_err(|source| SfuError::Bind { addr: bind, source })?;
+            let sref = socket2::SockRef::from(&std_sock);
+            // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+            let _ = sref.set_recv_buffer_size(4 << 20);
+            let _ = sref.set_send_buffer_size(4 << 20);
+            let mut socket = mio::net::UdpSocket::from_std(std_sock);
+            let poll = mio::Poll::new().map_err(SfuError::Spawn)?;
+            worker::register(&poll, &mut socket).map_err(SfuError::Spawn)?;
+            let waker = Arc::new(mio::Waker::new(poll.registry(), worker::WAKER).map_err(SfuError::Spawn)?);
+            let advertised = SocketAddr::new(public_ip, bound.port());
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let w = Worker {
+                index: i,
+                shard: Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed()),
+                socket,
+                poll,
+                commands: rx,
+                sinks: HashMap::new(),
+                placement: placement.clone(),
+            };
+            let t = std::thread::Builder::new()
+                .name(format!("sfu-worker-{i}"))
+                .spawn(move || w.run())
+                .map_err(SfuError::Spawn)?;
+            tracing::info!(worker = i, bind = %bound, advertised = %advertised, "SFU worker started");
+            workers.push(WorkerHandle { commands: tx, waker, addr: advertised });
+            threads.push(t);
+        }
+        Ok(Sfu { inner: Arc::new(Inner { workers, threads: Mutex::new(threads), placement }) })
     }
+
     /// Add a participant to a room. Its events go to `sink`, ending with `SfuEvent::Closed`.
-    pub fn join(&self, _room: &RoomId, _participant: ParticipantId, _sink: EventSink) -> Result<(), SfuError> {
-        todo!()
+    pub fn join(&self, room: &RoomId, participant: ParticipantId, sink: EventSink) -> Result<(), SfuError> {
+        let worker = self
+            .inner
+            .placement
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .place(room, participant)
+            .ok_or(SfuError::AlreadyJoined(participant))?;
+        self.send(worker, WorkerCmd::Join { room: room.clone(), id: participant, sink })
     }
-    pub fn command(&self, _participant: ParticipantId, _cmd: ParticipantCommand) -> Result<(), SfuError> {
-        todo!()
+
+    /// Queue a command for a participant.
+    pub fn command(&self, participant: ParticipantId, cmd: ParticipantCommand) -> Result<(), SfuError> {
+        let worker = self
+            .inner
+            .placement
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .worker_of(participant)
+            .ok_or(SfuError::UnknownParticipant(participant))?;
+        self.send(worker, WorkerCmd::Command { id: participant, cmd })
     }
-    /// The UDP addresses the workers listen on.
+
+    /// The UDP addresses the workers advertise.
     pub fn media_addrs(&self) -> Vec<SocketAddr> {
-        todo!()
+        self.inner.workers.iter().map(|w| w.addr).collect()
     }
-    /// Stop all workers (participants get `Closed(Shutdown)`).
+
+    /// Stop all workers (participants get `Closed(Shutdown)`) and wait for them.
     pub fn shutdown(&self) {
-        todo!()
+        for (i, _) in self.inner.workers.iter().enumerate() {
+            let _ = self.send(i, WorkerCmd::Shutdown);
+        }
+        let threads = std::mem::take(&mut *self.inner.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
     }
+
+    fn send(&self, worker: usize, cmd: WorkerCmd) -> Result<(), SfuError> {
+        let w = &self.inner.workers[worker];
+        w.commands.send(cmd).map_err(|_| SfuError::ShuttingDown)?;
+        w.waker.wake().map_err(|_| SfuError::ShuttingDown)
+    }
+}
+
+/// Seed for initial sequence numbers: differs per process start (no need for cryptographic quality).
+fn rand_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id())
 }
