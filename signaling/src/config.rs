@@ -1,0 +1,218 @@
+//! Configuration: the command line (every flag also from its `PLENUM_*` environment variable) and the resolved
+//! [`ServerConfig`] that [`crate::Server::start`] takes.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "plenum", version, about = "Self-hosted video conferencing")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: HTTP, WebSocket signaling, the web client and the SFU.
+    Serve(ServeArgs),
+    /// Print a join URL for a room (signed with the same secret as `serve`).
+    Token(TokenArgs),
+}
+
+/// Settings shared by `serve` and `token`.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// HTTP listen address.
+    #[arg(long, env = "PLENUM_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// Base URL used in links (default: http://<http addr>).
+    #[arg(long, env = "PLENUM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Directory for generated secrets and data.
+    #[arg(long, env = "PLENUM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Token-signing secret (at least 32 bytes). Default: generated once into DATA_DIR/secret.
+    #[arg(long, env = "PLENUM_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+}
+
+impl CommonArgs {
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        public_url_or_default(self.public_url.as_deref(), self.http_addr)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// UDP media address; worker i binds port + i (port 0: each worker an ephemeral port).
+    #[arg(long, env = "PLENUM_MEDIA_ADDR", default_value = "0.0.0.0:50000")]
+    pub media_addr: SocketAddr,
+    /// Address advertised in ICE candidates.
+    #[arg(long, env = "PLENUM_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
+    /// SFU worker threads (0 = one per core).
+    #[arg(long, env = "PLENUM_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// Serve the web client from this directory instead of the embedded build.
+    #[arg(long, env = "PLENUM_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Room name (1-64 characters of A-Z a-z 0-9 . _ -).
+    #[arg(long)]
+    pub room: String,
+    /// Stable identity of the participant.
+    #[arg(long)]
+    pub identity: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Make the participant a moderator.
+    #[arg(long)]
+    pub moderator: bool,
+    /// How long the token is valid (e.g. 30m, 1h, 2d).
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    pub ttl: Duration,
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let ttl = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30m, 1h, 2d)"))?;
+    if ttl < Duration::from_secs(1) {
+        return Err("the ttl must be at least 1s".into());
+    }
+    Ok(ttl)
+}
+
+/// `public_url` without a trailing slash, or `http://<http_addr>`.
+pub fn public_url_or_default(public_url: Option<&str>, http_addr: SocketAddr) -> String {
+    match public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{http_addr}"),
+    }
+}
+
+/// Limits on each WebSocket client (the protocol's "Limits" table).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest text frame handled; larger ones get `frame_too_large`.
+    pub max_frame: usize,
+    /// Largest frame read at all; larger ones close the socket with 1009.
+    pub max_transport_frame: usize,
+    /// Sustained messages per second.
+    pub rate_per_sec: f64,
+    /// Burst size of the token bucket.
+    pub rate_burst: f64,
+    /// Dropped (rate-limited) messages after which the socket is closed with 1008.
+    pub max_dropped: u32,
+    /// Time from connect to `join`.
+    pub join_timeout: Duration,
+    /// How long to wait for the client's close reply after the server closed.
+    pub close_linger: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame: 64 * 1024,
+            max_transport_frame: 1024 * 1024,
+            rate_per_sec: 50.0,
+            rate_burst: 100.0,
+            max_dropped: 200,
+            join_timeout: Duration::from_secs(10),
+            close_linger: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Everything [`crate::Server::start`] needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub http_addr: SocketAddr,
+    pub media_addr: SocketAddr,
+    pub public_ip: Option<IpAddr>,
+    /// `None`: `http://<bound http addr>`.
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// `None`: generated into / read from `data_dir/secret`.
+    pub secret: Option<String>,
+    pub workers: usize,
+    /// `None`: the web client embedded at build time.
+    pub web_dir: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+impl ServerConfig {
+    /// Everything on loopback with ephemeral ports: for tests.
+    pub fn loopback(data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            media_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_ip: None,
+            public_url: None,
+            data_dir,
+            secret: None,
+            workers: 1,
+            web_dir: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl From<ServeArgs> for ServerConfig {
+    fn from(args: ServeArgs) -> Self {
+        ServerConfig {
+            http_addr: args.common.http_addr,
+            media_addr: args.media_addr,
+            public_ip: args.public_ip,
+            public_url: args.common.public_url,
+            data_dir: args.common.data_dir,
+            secret: args.common.secret,
+            workers: args.workers,
+            web_dir: args.web_dir,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_accepts_humantime() {
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(2 * 86400)));
+        assert!(parse_ttl("soon").is_err());
+        assert!(parse_ttl("0s").is_err());
+    }
+
+    #[test]
+    fn token_command_parses() {
+        let cli = Cli::try_parse_from([
+            "plenum", "token", "--room", "r1", "--identity", "erika", "--name", "Erika", "--moderator", "--ttl", "30m",
+        ])
+        .unwrap();
+        let Command::Token(args) = cli.command else { panic!("expected token") };
+        assert_eq!(args.room, "r1");
+        assert!(args.moderator);
+        assert_eq!(args.ttl, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn public_url_defaults_to_http_addr() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(public_url_or_default(None, addr), "http://127.0.0.1:8080");
+        assert_eq!(public_url_or_default(Some("https://meet.example/"), addr), "https://meet.example");
+    }
+}
