@@ -133,7 +133,9 @@ impl Server {
         };
         // Every session holds a sender; `None` means all are gone.
         let _ = tokio::time::timeout(SESSION_DRAIN, self.sessions_done.recv()).await;
-        self.sfu.shutdown();
+        // Joins the worker threads: keep it off the async workers.
+        let sfu = self.sfu.clone();
+        let _ = tokio::task::spawn_blocking(move || sfu.shutdown()).await;
         tracing::info!("plenum stopped");
         served
     }

@@ -436,10 +436,11 @@ fn check_candidate(line: &str) -> Result<String, String> {
         // Browsers send an empty candidate string for end-of-candidates.
         return Ok(String::new());
     }
+    // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
     let fields: Vec<&str> = line.split(' ').collect();
     let well_formed = line.starts_with("candidate:")
         && fields.len() >= 8
-        && fields[7] == "typ"
+        && fields[6] == "typ"
         && fields[1].parse::<u16>().is_ok()
         && fields[3].parse::<u32>().is_ok()
         && fields[5].parse::<u16>().is_ok()
