@@ -560,3 +560,6 @@ pub(crate) fn drain(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
