@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run every test: Rust unit, simulation, integration and protocol tests, web client unit tests, and the browser
+# end-to-end test (headless Chromium from Debian, installed here when missing).
+source "$(dirname "$0")/lib.sh"
+T0=$SECONDS
+step "Debian packages (chromium)" need_debs chromium
+step "web client: npm ci" web_deps
+step "web client: typecheck + build" npm --prefix web-client run build
+step "web client: unit tests" npm --prefix web-client test
+# One cargo profile (dev, with optimised dependencies) for everything below.
+step "cargo build (workspace, all targets)" cargo build --workspace --all-targets --locked
+step "cargo test" cargo test --workspace --locked
+step "browser end-to-end tests" env PLENUM_BIN="$ROOT/target/debug/plenum" npm --prefix web-client run e2e
+echo "all tests passed in $((SECONDS - T0)) s"
