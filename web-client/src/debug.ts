@@ -1,12 +1,14 @@
 // A small hook for browser tests: `window.__plenum.stats()` returns the subscriber connection's inbound RTP stats.
 
-import type { MeetingSession } from './session';
+import type { MeetingSession, PcDebugInfo } from './session';
 import type { InboundStats } from './stats';
 
 export interface PlenumDebug {
   stats: () => Promise<InboundStats>;
   /** Current phase of the meeting session, or null before joining. */
   phase: () => string | null;
+  /** Peer connection states and SDP (null before joining). */
+  connections: () => Record<'publisher' | 'subscriber', PcDebugInfo | null> | null;
 }
 
 declare global {
@@ -25,5 +27,6 @@ export function installDebugHook(w: Window): void {
   w.__plenum = {
     stats: async () => (current ? current.stats() : { inboundAudio: [], inboundVideo: [] }),
     phase: () => current?.getSnapshot().phase ?? null,
+    connections: () => current?.connections() ?? null,
   };
 }

@@ -45,6 +45,25 @@ export interface SessionDeps {
   log?: (...args: unknown[]) => void;
 }
 
+export interface PcDebugInfo {
+  connectionState: string;
+  iceConnectionState: string;
+  signalingState: string;
+  localSdp: string | null;
+  remoteSdp: string | null;
+}
+
+function pcDebugInfo(pc: RTCPeerConnection | undefined): PcDebugInfo | null {
+  if (!pc) return null;
+  return {
+    connectionState: pc.connectionState,
+    iceConnectionState: pc.iceConnectionState,
+    signalingState: pc.signalingState,
+    localSdp: pc.localDescription?.sdp ?? null,
+    remoteSdp: pc.remoteDescription?.sdp ?? null,
+  };
+}
+
 // Non-fatal codes that are expected in normal operation and not shown to people.
 const QUIET_CODES = new Set(['bad_candidate', 'unexpected_answer', 'rate_limited']);
 const PING_INTERVAL_MS = 25_000;
@@ -194,6 +213,11 @@ export class MeetingSession {
       if (!sid) return null;
       return { sid, identity: this.snap.roster.bySid[sid]?.identity ?? null };
     });
+  }
+
+  /** Connection states and the SDP exchanged, for diagnosing browser tests. */
+  connections(): Record<PcTarget, PcDebugInfo | null> {
+    return { publisher: pcDebugInfo(this.publisher?.pc), subscriber: pcDebugInfo(this.subscriber?.pc) };
   }
 
   // ---- internals ----

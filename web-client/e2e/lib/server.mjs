@@ -1,0 +1,143 @@
+// Starting `plenum serve` for a browser test: free loopback ports, a fresh data dir, /healthz, join URLs.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A free TCP port on 127.0.0.1. */
+export function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tryUdp(port) {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => resolve(null));
+    s.bind(port, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/** A UDP port p on 127.0.0.1 such that p .. p+count-1 are all free (worker i binds p + i). */
+export async function freeUdpPortRange(count) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await tryUdp(0);
+    const base = first.address().port;
+    const held = [first];
+    let ok = base + count - 1 <= 65535;
+    for (let i = 1; ok && i < count; i++) {
+      const s = await tryUdp(base + i);
+      if (s) held.push(s);
+      else ok = false;
+    }
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free UDP ports`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Start `plenum serve`. Returns { env, baseUrl, log(), stop() }; log() is everything it printed so far.
+ */
+export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000 }) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'plenum-e2e-data-'));
+  const httpPort = await freeTcpPort();
+  const mediaPort = await freeUdpPortRange(workers);
+  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const env = {
+    ...process.env,
+    PLENUM_DATA_DIR: dataDir,
+    PLENUM_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+    PLENUM_MEDIA_ADDR: `127.0.0.1:${mediaPort}`,
+    PLENUM_PUBLIC_IP: '127.0.0.1',
+    PLENUM_PUBLIC_URL: baseUrl,
+    PLENUM_WORKERS: String(workers),
+    PLENUM_WEB_DIR: webDir,
+    RUST_LOG: process.env.RUST_LOG ?? 'info',
+  };
+  const chunks = [];
+  const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited = null;
+  // Never leave a server behind, even when the test process dies on a timeout.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+    child.on('error', (err) => {
+      exited = { code: null, signal: null, error: err };
+      chunks.push(`[spawn error] ${err.message}\n`);
+      resolve(exited);
+    });
+  });
+  child.stdout.on('data', (d) => chunks.push(d.toString()));
+  child.stderr.on('data', (d) => chunks.push(d.toString()));
+
+  const server = {
+    env,
+    baseUrl,
+    mediaPort,
+    log: () => chunks.join(''),
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (!exited) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exitPromise;
+        clearTimeout(t);
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (exited) {
+      await server.stop();
+      throw new Error(`plenum serve exited early (${JSON.stringify(exited)}):\n${server.log()}`);
+    }
+    try {
+      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return server;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`plenum serve not healthy within ${readyTimeoutMs} ms:\n${server.log()}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** `plenum token ...` with the server's environment; returns the join URL (re-based on the server's URL). */
+export function makeJoinUrl(server, bin, { room, identity, name }) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      bin,
+      ['token', '--room', room, '--identity', identity, '--name', name],
+      { env: server.env, timeout: 10_000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`plenum token failed: ${err.message}\n${stderr}`));
+        const urls = stdout.match(/https?:\/\/\S+/g);
+        if (!urls) return reject(new Error(`plenum token printed no URL:\n${stdout}\n${stderr}`));
+        const printed = new URL(urls[urls.length - 1]);
+        if (!printed.hash.includes('token=')) return reject(new Error(`join URL has no #token=: ${printed}`));
+        resolve(`${server.baseUrl}${printed.pathname}${printed.hash}`);
+      },
+    );
+  });
+}

@@ -1,0 +1,205 @@
+// Browser end-to-end test: three headless Chromiums meet through a real `plenum serve` on loopback.
+//
+// Needs: the server binary (PLENUM_BIN, default ../target/debug/plenum), the built client (dist/, made by
+// `npm run build`, which `npm run e2e` runs first), and Debian's Chromium at /usr/bin/chromium.
+// PLENUM_E2E_VERBOSE=1 prints the pages' state and the server's output even when everything passes.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeJoinUrl, startServer } from './lib/server.mjs';
+import {
+  CHROMIUM,
+  assertVideoPlaying,
+  clickJoinAndWatchFirstFrame,
+  diagnostics,
+  launchParticipant,
+  sampleAudio,
+  tileIdentities,
+} from './lib/browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const webDir = resolve(here, '..');
+const distDir = join(webDir, 'dist');
+const bin = resolve(webDir, process.env.PLENUM_BIN ?? '../target/debug/plenum');
+const ROOM = 'e2e';
+
+// Token name vs. the name typed on the pre-join screen (which must win).
+const PEOPLE = [
+  { identity: 'alice', tokenName: 'Alice', typedName: 'Alice Adler' },
+  { identity: 'bob', tokenName: 'Bob', typedName: 'Bob Bäcker' },
+  { identity: 'carol', tokenName: 'Carol', typedName: 'Carol Claßen' },
+];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, timeoutMs, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last.ok) return last.value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last.value)}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Joined, and (when publishing) the publisher connection is up, so media flows before the next one joins. */
+async function waitJoinedAndPublishing(page) {
+  await page.waitForFunction(
+    () => window.__plenum?.phase() === 'joined' && window.__plenum.connections()?.publisher?.connectionState === 'connected',
+    null,
+    { timeout: 15_000, polling: 20 },
+  );
+}
+
+test('three participants see and hear each other, and a leave removes the tile', { timeout: 115_000 }, async (t) => {
+  assert.ok(existsSync(join(distDir, 'index.html')), `no ${distDir}/index.html: run npm run build`);
+  assert.ok(existsSync(bin), `no server binary at ${bin} (cargo build -p plenum-signaling, or set PLENUM_BIN)`);
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install -y --no-install-recommends chromium)`);
+
+  let server = null;
+  const people = [];
+  let failed = false;
+  let blocked = false; // a critical step failed: the later ones cannot say anything
+  const step = (name, fn, { critical = false } = {}) =>
+    t.test(name, { skip: blocked ? 'an earlier critical step failed' : false }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        if (critical) blocked = true;
+        throw e;
+      }
+    });
+
+  try {
+    server = await startServer({ bin, webDir: distDir, workers: 2 });
+    const urls = await Promise.all(PEOPLE.map((p) => makeJoinUrl(server, bin, { room: ROOM, identity: p.identity, name: p.tokenName })));
+    const browsers = await Promise.all(PEOPLE.map((p) => launchParticipant(p.identity)));
+    browsers.forEach((b, i) => people.push({ ...PEOPLE[i], ...b, url: urls[i] }));
+
+    await step('pre-join screen: name prefilled from the token, German UI', async () => {
+      await Promise.all(
+        people.map(async (p) => {
+          await p.page.goto(p.url, { timeout: 15_000 });
+          const input = p.page.getByTestId('display-name');
+          assert.equal(await input.inputValue(), p.tokenName);
+          assert.equal(await p.page.getAttribute('html', 'lang'), 'de');
+          await input.fill(p.typedName);
+        }),
+      );
+    }, { critical: true });
+
+    // One after another, each joining a room where the others already publish.
+    await step('join', async () => {
+      for (const p of people) {
+        await clickJoinAndWatchFirstFrame(p.page);
+        await waitJoinedAndPublishing(p.page);
+      }
+    }, { critical: true });
+
+    await step('each sees exactly the two others', async () => {
+      for (const p of people) {
+        const others = people.filter((o) => o !== p).map((o) => o.identity).sort();
+        await until(`${p.identity}'s tiles`, async () => {
+          const ids = await tileIdentities(p.page);
+          return { ok: JSON.stringify(ids) === JSON.stringify(others), value: ids };
+        }, 15_000);
+        for (const o of people.filter((x) => x !== p)) {
+          const caption = await p.page.locator(`[data-testid="participant-tile"][data-identity="${o.identity}"] .name`).innerText();
+          assert.equal(caption, o.typedName, `${p.identity} shows ${o.identity} under the typed name`);
+        }
+      }
+    });
+
+    await step('video plays in every remote tile', async () => {
+      await Promise.all(
+        people.flatMap((p) =>
+          people
+            .filter((o) => o !== p)
+            .map(async (o) => {
+              const v = await assertVideoPlaying(p.page, o.identity);
+              assert.ok(v.width > 0, `${p.identity} sees ${o.identity}: videoWidth ${v.width}`);
+              assert.ok(v.framesAfter > v.framesBefore, `${p.identity} sees ${o.identity}: frames ${v.framesBefore} → ${v.framesAfter}`);
+            }),
+        ),
+      );
+    });
+
+    await step('audio arrives from every other participant', async () => {
+      for (const p of people) {
+        const others = people.filter((o) => o !== p).map((o) => o.identity);
+        await until(`${p.identity}'s inbound audio`, async () => {
+          const { before, after } = await sampleAudio(p.page);
+          const growing = others.every(
+            (id) => before[id] && after[id] && after[id].packets > before[id].packets && after[id].samples > before[id].samples,
+          );
+          return { ok: growing, value: { before, after } };
+        }, 10_000, 0);
+      }
+    });
+
+    await step('join-to-first-frame', async () => {
+      const marks = Object.fromEntries(
+        await Promise.all(people.map(async (p) => [p.identity, await p.page.evaluate(() => window.__e2e)])),
+      );
+      const results = {};
+      for (const [i, p] of people.entries()) {
+        const m = marks[p.identity];
+        assert.ok(m.firstFrameAt !== null, `${p.identity} saw no remote frame`);
+        // The first one to join sits in an empty room: its clock starts when the next one clicks Join.
+        const start = i === 0 ? marks[people[1].identity].clickAt : m.clickAt;
+        const ms = Math.round(m.firstFrameAt - start);
+        results[p.identity] = { ms, from: i === 0 ? `${people[1].identity}'s join click (joined an empty room)` : 'own join click' };
+        console.log(`join-to-first-frame ${p.identity}: ${ms} ms${i === 0 ? ` (from ${people[1].identity}'s join click)` : ''}`);
+      }
+      const dir = join(here, 'results');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'join-to-first-frame.json'), JSON.stringify({ at: new Date().toISOString(), results }, null, 2) + '\n');
+    });
+
+    await step('muting shows on the others\' tiles', async () => {
+      const bob = people[1];
+      await bob.page.getByTestId('mic-toggle').click();
+      assert.equal(await bob.page.getByTestId('mic-toggle').getAttribute('aria-pressed'), 'true');
+      for (const p of [people[0], people[2]]) {
+        await p.page.waitForSelector('[data-testid="participant-tile"][data-identity="bob"][data-muted="true"]', { timeout: 5000 });
+      }
+      await bob.page.getByTestId('mic-toggle').click();
+    });
+
+    await step('carol leaves: her tile disappears for alice and bob within 10 s', async () => {
+      const carol = people[2];
+      await carol.page.getByTestId('leave-button').click();
+      await carol.page.getByTestId('left-screen').waitFor({ timeout: 5000 });
+      await Promise.all(
+        people.slice(0, 2).map((p) =>
+          p.page.waitForSelector('[data-testid="participant-tile"][data-identity="carol"]', { state: 'detached', timeout: 10_000 }),
+        ),
+      );
+      for (const p of people.slice(0, 2)) {
+        const others = people.slice(0, 2).filter((o) => o !== p).map((o) => o.identity);
+        assert.deepEqual(await tileIdentities(p.page), others);
+      }
+    });
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    if (failed || process.env.PLENUM_E2E_VERBOSE) {
+      const dir = join(here, 'results');
+      await mkdir(dir, { recursive: true });
+      for (const p of people) {
+        console.log(await diagnostics(p));
+        await p.page.screenshot({ path: join(dir, `${p.identity}.png`), timeout: 5000 }).catch(() => undefined);
+      }
+      if (server) console.log(`===== plenum serve output =====\n${server.log()}`);
+    }
+    await Promise.all(people.map((p) => p.close()));
+    await server?.stop();
+  }
+});
