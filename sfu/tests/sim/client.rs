@@ -11,7 +11,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
-use super::net::Net;
+use super::net::Wire;
 
 pub const AUDIO_EVERY: Duration = Duration::from_millis(20);
 pub const VIDEO_EVERY: Duration = Duration::from_millis(33);
@@ -62,6 +62,10 @@ impl Client {
     pub fn new(name: &str, index: u16, now: Instant) -> Self {
         let pub_addr: SocketAddr = format!("127.0.0.1:{}", 20_000 + index * 2).parse().unwrap();
         let sub_addr: SocketAddr = format!("127.0.0.1:{}", 20_001 + index * 2).parse().unwrap();
+        Self::with_addrs(name, pub_addr, sub_addr, now)
+    }
+
+    pub fn with_addrs(name: &str, pub_addr: SocketAddr, sub_addr: SocketAddr, now: Instant) -> Self {
         let mut publisher = config().build(now);
         let mut subscriber = config().build(now);
         publisher.add_local_candidate(Candidate::host(pub_addr, "udp").unwrap());
@@ -118,7 +122,7 @@ impl Client {
         self.subscriber.sdp_api().accept_offer(offer).unwrap().to_sdp_string()
     }
 
-    pub fn next_timeout(&mut self, now: Instant, net: &mut Net) -> Instant {
+    pub fn next_timeout(&mut self, now: Instant, net: &mut impl Wire) -> Instant {
         let a = self.drain(true, now, net);
         let b = self.drain(false, now, net);
         let mut t = a.min(b);
@@ -131,7 +135,7 @@ impl Client {
     }
 
     /// Feed a datagram and drain right away (str0m expects output to be polled after every input).
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8], net: &mut Net) {
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8], net: &mut impl Wire) {
         let input = Input::Receive(now, Receive { proto: Protocol::Udp, source: from, destination: to, contents: data.try_into().unwrap() });
         let publisher = to == self.pub_addr;
         let rtc = if publisher { &mut self.publisher } else { &mut self.subscriber };
@@ -195,7 +199,7 @@ impl Client {
     }
 
     /// Drain one peer; returns its next deadline.
-    fn drain(&mut self, publisher: bool, now: Instant, net: &mut Net) -> Instant {
+    fn drain(&mut self, publisher: bool, now: Instant, net: &mut impl Wire) -> Instant {
         loop {
             let rtc = if publisher { &mut self.publisher } else { &mut self.subscriber };
             match rtc.poll_output().unwrap() {

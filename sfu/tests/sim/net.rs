@@ -7,6 +7,17 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+/// Where simulated clients put their datagrams: the simulated network, or real sockets.
+pub trait Wire {
+    fn send(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]);
+}
+
+impl Wire for Net {
+    fn send(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+        Net::send(self, now, from, to, data)
+    }
+}
+
 pub struct Datagram {
     pub from: SocketAddr,
     pub to: SocketAddr,
