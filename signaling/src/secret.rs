@@ -117,10 +117,10 @@ fn create_private_file(path: &Path) -> io::Result<fs::File> {
 #[cfg(unix)]
 fn warn_if_readable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "the secret file is accessible by other users; chmod 600 it");
-        }
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "the secret file is accessible by other users; chmod 600 it");
     }
 }
 

@@ -393,10 +393,8 @@ impl Session {
             self.state = State::Done;
             return;
         };
-        if tell_sfu {
-            if let Err(e) = self.shared.media.command(joined.id, ParticipantCommand::Leave) {
-                tracing::debug!(participant = %joined.id, "SFU leave: {e}");
-            }
+        if tell_sfu && let Err(e) = self.shared.media.command(joined.id, ParticipantCommand::Leave) {
+            tracing::debug!(participant = %joined.id, "SFU leave: {e}");
         }
         if self.shared.registry.leave(&joined.room, joined.id, reason) {
             metrics::participant_left(self.shared.registry.room_count());

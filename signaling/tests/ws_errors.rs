@@ -166,12 +166,9 @@ async fn frames_over_one_mib_close_with_1009() {
         let _ = tx.send(Message::Text(huge.into())).await;
         tx
     });
-    let close = loop {
-        match tokio::time::timeout(Duration::from_secs(5), rx.next()).await.expect("close within 5 s") {
-            Some(Ok(Message::Close(frame))) => break frame,
-            Some(Ok(other)) => panic!("unexpected {other:?}"),
-            other => panic!("expected close 1009, got {other:?}"),
-        }
+    let close = match tokio::time::timeout(Duration::from_secs(5), rx.next()).await.expect("close within 5 s") {
+        Some(Ok(Message::Close(frame))) => frame,
+        other => panic!("expected close 1009, got {other:?}"),
     };
     assert_eq!(close.map(|f| f.code), Some(CloseCode::Size));
     let _ = sender.await;
