@@ -28,6 +28,7 @@ export function App() {
   const [media, setMedia] = useState<LocalMedia | null>(null);
   const [session, setSession] = useState<MeetingSession | null>(null);
   const [joining, setJoining] = useState(false);
+  const [sessionCount, setSessionCount] = useState(0);
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -67,6 +68,7 @@ export function App() {
       });
       setDebugSession(s);
       setSession(s);
+      setSessionCount((n) => n + 1);
       s.start();
     },
     [link.room, link.token],
@@ -104,6 +106,7 @@ export function App() {
   } else if (session) {
     screen = (
       <Meeting
+        key={sessionCount}
         session={session}
         room={link.room}
         name={name}

@@ -1,4 +1,5 @@
 import { useT } from './i18nContext';
+import { CameraIcon, LeaveIcon, MicIcon } from './Icons';
 
 export interface ControlsProps {
   muted: boolean;
@@ -23,7 +24,7 @@ export function Controls(p: ControlsProps) {
         disabled={!p.hasAudio}
         onClick={p.onToggleMic}
       >
-        <span aria-hidden="true">{p.muted ? '🔇' : '🎤'}</span> {p.muted ? t.micOff : t.micOn}
+        <MicIcon off={p.muted} /> {p.muted ? t.micOff : t.micOn}
       </button>
       <button
         type="button"
@@ -34,10 +35,10 @@ export function Controls(p: ControlsProps) {
         disabled={!p.hasVideo}
         onClick={p.onToggleCamera}
       >
-        <span aria-hidden="true">{p.cameraOff ? '🚫' : '📷'}</span> {p.cameraOff ? t.cameraOff : t.cameraOn}
+        <CameraIcon off={p.cameraOff} /> {p.cameraOff ? t.cameraOff : t.cameraOn}
       </button>
       <button type="button" data-testid="leave-button" className="danger" aria-label={t.leaveMeeting} onClick={p.onLeave}>
-        {t.leave}
+        <LeaveIcon /> {t.leave}
       </button>
     </nav>
   );

@@ -1,7 +1,9 @@
-import { useCallback, useState, useSyncExternalStore } from 'react';
+import { useCallback, useRef, useState, useSyncExternalStore } from 'react';
 import type { MeetingSession } from '../session';
 import { hasTrackOfKind, rosterEntries } from '../roster';
 import { errorText } from '../i18n';
+import { bestLayout } from '../layout';
+import { useElementSize } from './useElementSize';
 import { useT } from './i18nContext';
 import { LocalTile, RemoteTile } from './Tile';
 import { Controls } from './Controls';
@@ -15,21 +17,22 @@ export interface MeetingProps {
   onBackToStart: () => void;
 }
 
-function columnsFor(n: number): number {
-  return Math.max(1, Math.ceil(Math.sqrt(n)));
-}
+const GAP = 8;
 
 export function Meeting({ session, room, name, onRejoin, onBackToStart }: MeetingProps) {
   const t = useT();
   const snap = useSyncExternalStore(session.subscribe, session.getSnapshot);
   const [audioBlocked, setAudioBlocked] = useState(false);
   const onAudioBlocked = useCallback(() => setAudioBlocked(true), []);
+  const stageRef = useRef<HTMLElement>(null);
+  const stage = useElementSize(stageRef);
 
   if (snap.phase === 'left') return <LeftScreen onRejoin={onRejoin} />;
   if (snap.phase === 'failed' && snap.fatal) return <FailedScreen code={snap.fatal.code} onRetry={onBackToStart} />;
 
   const remotes = rosterEntries(snap.roster);
   const count = remotes.length + 1;
+  const layout = bestLayout(count, stage.width, stage.height, 16 / 9, GAP);
 
   const enableAudio = () => {
     document.querySelectorAll<HTMLAudioElement>('audio[data-remote-audio]').forEach((a) => void a.play().catch(() => undefined));
@@ -66,20 +69,29 @@ export function Meeting({ session, room, name, onRejoin, onBackToStart }: Meetin
         </div>
       )}
       {snap.phase === 'joined' && remotes.length === 0 && <p className="status">{t.aloneHint}</p>}
-      <section className="grid" style={{ gridTemplateColumns: `repeat(${columnsFor(count)}, minmax(0, 1fr))` }}>
-        <LocalTile name={snap.self?.name ?? name} stream={session.localStream} muted={snap.muted} cameraOff={snap.cameraOff} />
-        {remotes.map((p) => (
-          <RemoteTile
-            key={p.sid}
-            identity={p.identity}
-            name={p.name}
-            muted={p.muted}
-            cameraOff={p.camera_off}
-            stream={snap.streams.get(p.sid) ?? null}
-            hasVideo={hasTrackOfKind(p, 'video') || !!snap.streams.get(p.sid)?.getVideoTracks().length}
-            onAudioBlocked={onAudioBlocked}
-          />
-        ))}
+      <section className="stage" ref={stageRef}>
+        <div
+          className="grid"
+          style={{
+            gap: GAP,
+            gridTemplateColumns: `repeat(${layout.cols}, ${layout.tileWidth}px)`,
+            gridAutoRows: `${layout.tileHeight}px`,
+          }}
+        >
+          <LocalTile name={snap.self?.name ?? name} stream={session.localStream} muted={snap.muted} cameraOff={snap.cameraOff} />
+          {remotes.map((p) => (
+            <RemoteTile
+              key={p.sid}
+              identity={p.identity}
+              name={p.name}
+              muted={p.muted}
+              cameraOff={p.camera_off}
+              stream={snap.streams.get(p.sid) ?? null}
+              hasVideo={hasTrackOfKind(p, 'video') || !!snap.streams.get(p.sid)?.getVideoTracks().length}
+              onAudioBlocked={onAudioBlocked}
+            />
+          ))}
+        </div>
       </section>
       <Controls
         muted={snap.muted}

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { useT } from './i18nContext';
+import { CameraIcon, MicIcon } from './Icons';
 
 /** Attach a stream to a media element and start playing it; reports a blocked autoplay. */
 function useMediaStream(
@@ -31,13 +32,13 @@ function Badges({ muted, cameraOff }: { muted: boolean; cameraOff: boolean }) {
     <span className="badges">
       {muted && (
         <span className="badge" title={t.mutedBadge}>
-          <span aria-hidden="true">🔇</span>
+          <MicIcon off size={16} />
           <span className="sr-only">{t.mutedBadge}</span>
         </span>
       )}
       {cameraOff && (
         <span className="badge" title={t.cameraOffBadge}>
-          <span aria-hidden="true">📷̸</span>
+          <CameraIcon off size={16} />
           <span className="sr-only">{t.cameraOffBadge}</span>
         </span>
       )}
