@@ -11,6 +11,8 @@ export interface ControlsProps {
   onLeave: () => void;
 }
 
+// Toggle buttons keep one label (the action when pressed) and tell their state with aria-pressed, so the
+// accessible name always contains the visible text.
 export function Controls(p: ControlsProps) {
   const t = useT();
   return (
@@ -24,7 +26,7 @@ export function Controls(p: ControlsProps) {
         disabled={!p.hasAudio}
         onClick={p.onToggleMic}
       >
-        <MicIcon off={p.muted} /> {p.muted ? t.micOff : t.micOn}
+        <MicIcon off={p.muted} /> {t.muteMic}
       </button>
       <button
         type="button"
@@ -35,7 +37,7 @@ export function Controls(p: ControlsProps) {
         disabled={!p.hasVideo}
         onClick={p.onToggleCamera}
       >
-        <CameraIcon off={p.cameraOff} /> {p.cameraOff ? t.cameraOff : t.cameraOn}
+        <CameraIcon off={p.cameraOff} /> {t.stopCamera}
       </button>
       <button type="button" data-testid="leave-button" className="danger" aria-label={t.leaveMeeting} onClick={p.onLeave}>
         <LeaveIcon /> {t.leave}
