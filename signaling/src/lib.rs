@@ -56,6 +56,7 @@ pub struct Server {
     shutdown_tx: watch::Sender<bool>,
     serve: JoinHandle<std::io::Result<()>>,
     sessions_done: mpsc::Receiver<()>,
+    stopped: bool,
 }
 
 impl Server {
@@ -106,7 +107,7 @@ impl Server {
         });
         let public_url = config::public_url_or_default(config.public_url.as_deref(), local_addr);
         tracing::info!(http = %local_addr, media = ?sfu.media_addrs(), "plenum started");
-        Ok(Server { local_addr, public_url, sfu, shutdown_tx, serve, sessions_done })
+        Ok(Server { local_addr, public_url, sfu, shutdown_tx, serve, sessions_done, stopped: false })
     }
 
     /// The bound HTTP address.
@@ -126,8 +127,9 @@ impl Server {
 
     /// Close all sessions, stop serving, stop the SFU.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        self.stopped = true;
         let _ = self.shutdown_tx.send(true);
-        let served = match self.serve.await {
+        let served = match (&mut self.serve).await {
             Ok(result) => result.map_err(ServerError::Http),
             Err(e) => Err(ServerError::Http(std::io::Error::other(e))),
         };
@@ -141,11 +143,25 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// Dropped without [`Server::shutdown`]: still close the sessions and stop the SFU, without waiting.
+    fn drop(&mut self) {
+        if !self.stopped {
+            let _ = self.shutdown_tx.send(true);
+            let sfu = self.sfu.clone();
+            let _ = std::thread::Builder::new().name("sfu-shutdown".into()).spawn(move || sfu.shutdown());
+        }
+    }
+}
+
 /// Run a server until `signal` completes, then shut it down gracefully.
 pub async fn run_server(config: ServerConfig, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
     let server = Server::start(config).await?;
     println!("Plenum is running at {}", server.public_url());
-    println!("Create a join link with: plenum token --room ROOM --identity ID --name NAME");
+    println!(
+        "Create a join link with: plenum token --room ROOM --identity ID --name NAME \
+         (same PLENUM_DATA_DIR or PLENUM_SECRET, and PLENUM_PUBLIC_URL, as this server)"
+    );
     signal.await;
     server.shutdown().await
 }

@@ -139,11 +139,12 @@ fn two_participants_see_each_other_and_leave_once() {
     assert!(matches!(&seen[1], Outgoing::Message(ServerMessage::ParticipantJoined { participant }) if *participant == b_info));
 
     // b leaves: a hears it once, the SFU gets exactly one Leave, the socket is closed normally.
+    let b_id = b.id();
     let out = b.send(r#"{"type":"leave"}"#);
     assert_eq!(out, vec![Outgoing::Close { code: close_code::NORMAL, reason: "left" }]);
     b.session.handle_transport_closed();
     b.session.finish();
-    assert_eq!(media.commands_for(ParticipantId(you.sid[1..].parse::<u64>().unwrap() + 1)), vec!["Leave"]);
+    assert_eq!(media.commands_for(b_id), vec!["Leave"]);
     let seen = a.pump();
     assert_eq!(seen.len(), 1);
     assert!(matches!(&seen[0], Outgoing::Message(ServerMessage::ParticipantLeft { reason: LeaveReason::Left, .. })));
