@@ -202,7 +202,9 @@ async fn static_files(State(app): State<AppState>, method: Method, uri: Uri) -> 
         return Err(AppError::MethodNotAllowed);
     }
     let path = uri.path().trim_start_matches('/');
-    if !path.is_empty() && path != "index.html" {
+    // Room links (`/r/{room}`; room names may contain dots) are always the app.
+    let is_app_route = path.is_empty() || path == "index.html" || path.starts_with("r/");
+    if !is_app_route {
         if let Some(data) = app.web.get(path).await? {
             return Ok(file_response(path, data));
         }

@@ -72,5 +72,8 @@ async fn web_dir_override_serves_files_and_spa_fallback() {
     assert_eq!(http_get(server.addr, "/favicon.ico").await.0, 404);
     assert_eq!(http_get(server.addr, "/assets/../../etc/passwd").await.0, 404);
     assert_eq!(http_get(server.addr, "/some/deep/link").await.0, 200, "SPA fallback");
+    let (status, _, body) = http_get(server.addr, "/r/team.weekly-2").await;
+    assert_eq!(status, 200, "room names with dots are app routes, not assets");
+    assert!(body.contains("<title>Plenum</title>"));
     std::fs::remove_dir_all(web).unwrap();
 }
