@@ -122,8 +122,8 @@ async fn rate_flood_is_limited_then_closed() {
     let (mut flooder, _) = server.join(ROOM, "flooder").await;
     let flooder_sid = recv(&mut observer).await["participant"]["sid"].clone();
 
-    // 400 messages at once: the burst of 100 passes, then errors, and 200 dropped ones close the socket.
-    for id in 0..400 {
+    // 600 messages at once: the burst of 100 passes, then errors, and 200 dropped ones close the socket.
+    for id in 0..600 {
         flooder.feed(Message::Text(json!({"type": "ping", "id": id}).to_string().into())).await.unwrap();
     }
     flooder.flush().await.unwrap();
