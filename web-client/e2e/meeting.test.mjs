@@ -156,6 +156,11 @@ test('three participants see and hear each other, and a leave removes the tile',
         const ms = Math.round(m.firstFrameAt - start);
         results[p.identity] = { ms, from: i === 0 ? `${people[1].identity}'s join click (joined an empty room)` : 'own join click' };
         console.log(`join-to-first-frame ${p.identity}: ${ms} ms${i === 0 ? ` (from ${people[1].identity}'s join click)` : ''}`);
+        if (i > 0) {
+          const timeline = await p.page.evaluate(() => window.__plenum.timeline());
+          results[p.identity].timeline = Object.fromEntries(timeline);
+          console.log(`  ${p.identity}: ${timeline.map(([e, t]) => `${e} ${t}`).join(', ')}`);
+        }
       }
       const dir = join(here, 'results');
       await mkdir(dir, { recursive: true });

@@ -9,6 +9,8 @@ export interface PlenumDebug {
   phase: () => string | null;
   /** Peer connection states and SDP (null before joining). */
   connections: () => Record<'publisher' | 'subscriber', PcDebugInfo | null> | null;
+  /** [event, ms since Join] of the current session: signaling steps, connection states, remote tracks. */
+  timeline: () => Array<[string, number]>;
 }
 
 declare global {
@@ -28,5 +30,6 @@ export function installDebugHook(w: Window): void {
     stats: async () => (current ? current.stats() : { inboundAudio: [], inboundVideo: [] }),
     phase: () => current?.getSnapshot().phase ?? null,
     connections: () => current?.connections() ?? null,
+    timeline: () => current?.timeline() ?? [],
   };
 }

@@ -77,6 +77,9 @@ export class MeetingSession {
   private trackOwner = new Map<string, string>(); // remote track id → publisher sid
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private pingId = 0;
+  /** What happened when (ms since `start()`), for diagnosing join latency; bounded. */
+  private readonly events: Array<[string, number]> = [];
+  private t0 = 0;
   private readonly socketFactory: SocketFactory;
   private readonly pcFactory: PcFactory;
   private readonly log: (...args: unknown[]) => void;
@@ -117,6 +120,7 @@ export class MeetingSession {
   /** Connect and send `join`. */
   start(): void {
     if (this.signaling) return;
+    this.t0 = performance.now();
     const sig = new SignalingClient(this.opts.wsUrl, this.socketFactory, {
       onClose: ({ wasOpen }) => this.onSocketClosed(wasOpen),
       onMalformed: (text) => this.log('malformed frame', text.slice(0, 200)),
@@ -124,17 +128,23 @@ export class MeetingSession {
     this.signaling = sig;
     sig
       .on('joined', (m) => {
+        this.mark('joined');
         this.set({ phase: 'joined', self: m.you, roster: applyToRoster(this.snap.roster, m) });
         this.startMedia(m.ice_servers);
         this.sendUpdate();
         this.pingTimer = setInterval(() => sig.send({ type: 'ping', id: ++this.pingId }), PING_INTERVAL_MS);
       })
       .on('publish_answer', (m) => {
+        this.mark('publish_answer');
         this.publisher?.applyAnswer(m.sdp).catch((e) => this.mediaError('publish_answer', e));
       })
       .on('subscribe_offer', (m) => {
+        this.mark('subscribe_offer');
         this.subscriber
-          ?.handleOffer(m.sdp, (sdp) => sig.send({ type: 'subscribe_answer', sdp }))
+          ?.handleOffer(m.sdp, (sdp) => {
+            sig.send({ type: 'subscribe_answer', sdp });
+            this.mark('subscribe_answer');
+          })
           .catch((e) => this.mediaError('subscribe_offer', e));
       })
       .on('participant_joined', (m) => this.set({ roster: applyToRoster(this.snap.roster, m) }))
@@ -220,7 +230,16 @@ export class MeetingSession {
     return { publisher: pcDebugInfo(this.publisher?.pc), subscriber: pcDebugInfo(this.subscriber?.pc) };
   }
 
+  /** The timeline of this session: [event, ms since start()]. */
+  timeline(): Array<[string, number]> {
+    return [...this.events];
+  }
+
   // ---- internals ----
+
+  private mark(event: string): void {
+    if (this.events.length < 200) this.events.push([event, Math.round(performance.now() - this.t0)]);
+  }
 
   private applyLocalTrackState(): void {
     const s = this.opts.localStream;
@@ -245,6 +264,7 @@ export class MeetingSession {
     const callbacks = {
       onCandidate: (target: PcTarget, candidate: string | null) => sig.send({ type: 'ice_candidate', target, candidate }),
       onStateChange: (target: PcTarget, state: RTCPeerConnectionState) => {
+        this.mark(`${target}_${state}`);
         if (state === 'failed') {
           this.log(`${target} connection failed`);
           this.set({ notice: { code: 'media_failed', message: `${target} connection failed` } });
@@ -253,6 +273,7 @@ export class MeetingSession {
     };
     // The subscriber first: the server may offer the others' tracks right after `joined`.
     this.subscriber = new SubscriberConnection(this.pcFactory, config, callbacks, ({ sid, track, stream }) => {
+      this.mark(`track_${track.kind}_${sid}`);
       this.trackOwner.set(track.id, sid);
       if (this.snap.streams.get(sid) !== stream) {
         const streams = new Map(this.snap.streams);
@@ -269,6 +290,7 @@ export class MeetingSession {
         .then((sdp) => {
           if (this.publisher !== pub) return;
           sig.send({ type: 'publish_offer', sdp });
+          this.mark('publish_offer');
           pub.offerSent();
         })
         .catch((e) => this.mediaError('publish_offer', e));
