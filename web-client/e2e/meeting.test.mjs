@@ -158,7 +158,7 @@ test('three participants see and hear each other, and a leave removes the tile',
         console.log(`join-to-first-frame ${p.identity}: ${ms} ms${i === 0 ? ` (from ${people[1].identity}'s join click)` : ''}`);
         if (i > 0) {
           const timeline = await p.page.evaluate(() => window.__plenum.timeline());
-          results[p.identity].timeline = Object.fromEntries(timeline);
+          results[p.identity].timeline = timeline; // [event, ms since Join], in order (events repeat)
           console.log(`  ${p.identity}: ${timeline.map(([e, t]) => `${e} ${t}`).join(', ')}`);
         }
       }
