@@ -175,3 +175,22 @@ fn garbage_input_does_not_disturb_the_room() {
     assert_continuous(&w, "bob", &["alice"], 90, 150);
 }
 
+
+#[test]
+fn tracks_published_together_reach_each_subscriber_in_one_offer() {
+    let mut w = World::new(9);
+    w.join("alice", ROOM);
+    w.join("bob", ROOM);
+    w.run_until(w.at(secs(1.0)));
+    let alice = w.id_of("alice");
+    let offers_to_alice = |w: &World| w.log.iter().filter(|(_, id, e)| *id == alice && matches!(e, SfuEvent::SubscriberOffer(_))).count();
+    let before = offers_to_alice(&w);
+    w.join("carol", ROOM);
+    w.run_until(w.at(secs(2.0)));
+    assert_eq!(offers_to_alice(&w) - before, 1, "carol's audio and video arrive in one offer");
+    // The newcomer gets everything already published in one offer too.
+    let carol = w.id_of("carol");
+    let to_carol = w.log.iter().filter(|(_, id, e)| *id == carol && matches!(e, SfuEvent::SubscriberOffer(_))).count();
+    assert_eq!(to_carol, 1);
+    assert_continuous(&w, "alice", &["bob", "carol"], 40, 80);
+}

@@ -66,6 +66,8 @@ pub struct Shard {
     pub(crate) rtp_in: Vec<(ParticipantId, RtpPacket)>,
     pub(crate) keyframe_wants: Vec<UpTrackKey>,
     failed: Vec<(ParticipantId, CloseReason)>,
+    /// Subscribers whose connection needs a new offer (see [`Shard::renegotiate`]).
+    offers_due: Vec<ParticipantId>,
     scratch_ids: Vec<ParticipantId>,
 }
 
@@ -85,6 +87,7 @@ impl Shard {
             rtp_in: Vec::with_capacity(64),
             keyframe_wants: Vec::with_capacity(16),
             failed: Vec::new(),
+            offers_due: Vec::new(),
             scratch_ids: Vec::new(),
         }
     }
@@ -116,6 +119,7 @@ impl Shard {
             }
         }
         self.renegotiate(id);
+        self.flush_offers();
         Ok(())
     }
 
@@ -186,6 +190,7 @@ impl Shard {
         for id in ids {
             self.remove_participant(id, CloseReason::Shutdown, now, tx);
         }
+        self.offers_due.clear();
     }
 
     // ----------------------------------------------------------------- output
@@ -247,6 +252,7 @@ impl Shard {
         while let Some((id, reason)) = self.failed.pop() {
             self.remove_participant(id, reason, now, tx);
         }
+        self.flush_offers();
         self.current = None;
     }
 
@@ -469,11 +475,21 @@ impl Shard {
         }
     }
 
-    /// Send a new subscriber offer if one is due.
+    /// Note that `id`'s subscriber connection needs a new offer. Offers go out in [`Shard::flush_offers`], so
+    /// that tracks published together (audio and video of one offer) reach each subscriber in one offer.
     fn renegotiate(&mut self, id: ParticipantId) {
-        let Some(p) = self.participants.get_mut(&id) else { return };
-        if let Some(offer) = p.make_subscriber_offer() {
-            self.events.push_back((id, SfuEvent::SubscriberOffer(offer)));
+        if !self.offers_due.contains(&id) {
+            self.offers_due.push(id);
+        }
+    }
+
+    /// Send the subscriber offers that are due.
+    fn flush_offers(&mut self) {
+        for id in std::mem::take(&mut self.offers_due) {
+            let Some(p) = self.participants.get_mut(&id) else { continue };
+            if let Some(offer) = p.make_subscriber_offer() {
+                self.events.push_back((id, SfuEvent::SubscriberOffer(offer)));
+            }
         }
     }
 
