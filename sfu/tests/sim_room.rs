@@ -194,3 +194,32 @@ fn tracks_published_together_reach_each_subscriber_in_one_offer() {
     assert_eq!(to_carol, 1);
     assert_continuous(&w, "alice", &["bob", "carol"], 40, 80);
 }
+
+fn ufrag_of(sdp: &str) -> String {
+    sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).unwrap().trim().to_string()
+}
+
+#[test]
+fn ice_restart_on_the_subscriber_connection_keeps_media_flowing() {
+    let mut w = World::new(21);
+    w.join("alice", ROOM);
+    w.join("bob", ROOM);
+    w.run_until(w.at(secs(1.0)));
+    let alice = w.id_of("alice");
+    let offers = |w: &World| -> Vec<String> {
+        w.log
+            .iter()
+            .filter_map(|(_, id, e)| match e {
+                SfuEvent::SubscriberOffer(sdp) if *id == alice => Some(sdp.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let before = offers(&w);
+    w.command(alice, plenum_sfu::ParticipantCommand::RestartIce);
+    let after = offers(&w);
+    assert_eq!(after.len(), before.len() + 1, "a restart sends a new offer");
+    assert_ne!(ufrag_of(after.last().unwrap()), ufrag_of(before.last().unwrap()), "with new ICE credentials");
+    w.run_until(w.at(secs(3.0)));
+    assert_continuous(&w, "alice", &["bob"], 120, 220);
+}

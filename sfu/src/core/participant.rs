@@ -38,6 +38,8 @@ pub struct Participant {
     pending_offer: Option<SdpPendingOffer>,
     /// Changes arrived while an offer was outstanding.
     renegotiate: bool,
+    /// The next subscriber offer restarts ICE.
+    pub ice_restart: bool,
     /// Consecutive input errors; reset by any good input.
     pub input_errors: u32,
 }
@@ -60,6 +62,7 @@ impl Participant {
             downtracks: Vec::new(),
             pending_offer: None,
             renegotiate: false,
+            ice_restart: false,
             input_errors: 0,
         })
     }
@@ -118,6 +121,11 @@ impl Participant {
         self.renegotiate = false;
         let mut api = self.subscriber.sdp_api();
         let mut added = false;
+        if self.ice_restart {
+            self.ice_restart = false;
+            api.ice_restart(true);
+            added = true;
+        }
         for dt in self.downtracks.iter_mut() {
             match dt.state {
                 DownState::ToAdd => {

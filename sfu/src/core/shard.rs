@@ -285,7 +285,12 @@ impl Shard {
             ParticipantCommand::PublisherOffer(sdp) => {
                 let Some(p) = self.participants.get_mut(&id) else { return };
                 match p.accept_publisher_offer(&sdp) {
-                    Ok(answer) => self.events.push_back((id, SfuEvent::PublisherAnswer(answer))),
+                    Ok(answer) => {
+                        // An offer restarting ICE gets new local credentials in the answer.
+                        let ufrag = p.ufrag(PcTarget::Publisher);
+                        self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target: PcTarget::Publisher });
+                        self.events.push_back((id, SfuEvent::PublisherAnswer(answer)))
+                    }
                     Err(msg) => self.events.push_back((id, error(ErrorCode::BadSdp, &msg))),
                 }
                 self.drain_conn(id, PcTarget::Publisher, now, tx);
@@ -327,6 +332,12 @@ impl Shard {
                     Err(e) => {
                         self.events.push_back((id, error(ErrorCode::BadCandidate, &format!("cannot parse candidate: {e}"))))
                     }
+                }
+            }
+            ParticipantCommand::RestartIce => {
+                if let Some(p) = self.participants.get_mut(&id) {
+                    p.ice_restart = true;
+                    self.renegotiate(id);
                 }
             }
             ParticipantCommand::Leave => {
@@ -488,6 +499,9 @@ impl Shard {
         for id in std::mem::take(&mut self.offers_due) {
             let Some(p) = self.participants.get_mut(&id) else { continue };
             if let Some(offer) = p.make_subscriber_offer() {
+                // The offer may carry new ICE credentials (restart): route them too.
+                let ufrag = p.ufrag(PcTarget::Subscriber);
+                self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target: PcTarget::Subscriber });
                 self.events.push_back((id, SfuEvent::SubscriberOffer(offer)));
             }
         }

@@ -63,6 +63,10 @@ pub enum ParticipantCommand {
     SubscriberAnswer(String),
     /// A trickled ICE candidate (`candidate:` line) from the client; `None` is end-of-candidates.
     RemoteCandidate { target: PcTarget, candidate: Option<String> },
+    /// Restart ICE on the subscriber connection (the client's network changed): the SFU sends a new
+    /// [`SfuEvent::SubscriberOffer`] with fresh ICE credentials. The publisher connection is restarted by the
+    /// client with a [`ParticipantCommand::PublisherOffer`] carrying new credentials.
+    RestartIce,
     /// Leave the room: tracks are unpublished for the others and the connections closed.
     Leave,
 }
