@@ -118,6 +118,18 @@ pub struct Limits {
     pub join_timeout: Duration,
     /// How long to wait for the client's close reply after the server closed.
     pub close_linger: Duration,
+    /// How long a participant whose connection dropped (without `leave`) stays in the room, waiting for `resume`.
+    pub resume_grace: Duration,
+    /// Interval of WebSocket pings to joined clients.
+    pub ping_interval: Duration,
+    /// No frame (not even a pong) from a joined client for this long: its connection counts as dropped.
+    pub idle_timeout: Duration,
+    /// Longest wait for one frame to be written; a connection that stalls longer counts as dropped.
+    pub send_timeout: Duration,
+    /// Sustained chat messages per second per participant.
+    pub chat_rate_per_sec: f64,
+    /// Burst of chat messages.
+    pub chat_burst: f64,
 }
 
 impl Default for Limits {
@@ -130,6 +142,12 @@ impl Default for Limits {
             max_dropped: 200,
             join_timeout: Duration::from_secs(10),
             close_linger: Duration::from_secs(1),
+            resume_grace: Duration::from_secs(40),
+            ping_interval: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(10),
+            chat_rate_per_sec: 2.0,
+            chat_burst: 10.0,
         }
     }
 }

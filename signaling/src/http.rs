@@ -159,6 +159,7 @@ fn to_ws_message(out: Outgoing) -> Message {
                 Message::Text(r#"{"type":"error","code":"internal","message":"internal error","fatal":false}"#.into())
             }
         },
+        Outgoing::Ping => Message::Ping(Default::default()),
         Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
     }
 }
@@ -172,21 +173,19 @@ fn incoming_frames(
         if poisoned {
             return std::future::pending().await;
         }
-        loop {
-            let frame = match stream.next().await? {
-                Ok(Message::Text(text)) => Incoming::Text(text.as_str().to_owned()),
-                Ok(Message::Binary(_)) => Incoming::Binary,
-                // Control frames are answered by the WebSocket layer.
-                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-                Ok(Message::Close(_)) => return None,
-                Err(e) if is_capacity_error(&e) => return Some((Incoming::Oversized, (stream, true))),
-                Err(e) => {
-                    tracing::debug!("websocket read: {e}");
-                    return None;
-                }
-            };
-            return Some((frame, (stream, false)));
-        }
+        let frame = match stream.next().await? {
+            Ok(Message::Text(text)) => Incoming::Text(text.as_str().to_owned()),
+            Ok(Message::Binary(_)) => Incoming::Binary,
+            // Pings are answered by the WebSocket layer; both show that the client is there.
+            Ok(Message::Ping(_) | Message::Pong(_)) => Incoming::Alive,
+            Ok(Message::Close(_)) => return None,
+            Err(e) if is_capacity_error(&e) => return Some((Incoming::Oversized, (stream, true))),
+            Err(e) => {
+                tracing::debug!("websocket read: {e}");
+                return None;
+            }
+        };
+        Some((frame, (stream, false)))
     })
     .boxed()
 }

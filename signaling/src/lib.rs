@@ -11,6 +11,7 @@ pub mod http;
 pub mod media;
 pub mod metrics;
 pub mod protocol;
+pub mod resume;
 pub mod room;
 pub mod secret;
 pub mod session;
@@ -28,7 +29,6 @@ use tokio::task::JoinHandle;
 pub use config::{Limits, ServerConfig};
 
 use crate::http::{AppState, WebAssets};
-use crate::room::Registry;
 use crate::secret::SecretError;
 use crate::session::Shared;
 use crate::token::TokenKeys;
@@ -81,13 +81,12 @@ impl Server {
         if !web.has_index().await {
             tracing::warn!("the web client is not built: run npm --prefix web-client run build");
         }
-        let shared = Arc::new(Shared {
-            registry: Registry::new(),
-            media: Arc::new(sfu.clone()),
-            keys: TokenKeys::new(secret.as_bytes()),
-            limits: config.limits.clone(),
-            ice_servers: Vec::new(),
-        });
+        let shared = Arc::new(Shared::new(
+            Arc::new(sfu.clone()),
+            TokenKeys::new(secret.as_bytes()),
+            config.limits.clone(),
+            Vec::new(),
+        ));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (session_guard, sessions_done) = mpsc::channel(1);
         let app = http::router(AppState {

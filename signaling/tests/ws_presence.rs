@@ -8,7 +8,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[tokio::test]
 async fn two_clients_see_each_other_and_both_ways_of_leaving() {
-    let mut server = start("presence").await;
+    let mut config = test_config("presence");
+    // A dropped connection stays in the room this long, waiting for `resume`.
+    config.limits.resume_grace = std::time::Duration::from_millis(300);
+    let mut server = start_with(config).await;
     let (mut a, joined_a) = server.join("standup", "erika").await;
     assert_eq!(joined_a["protocol"], 1);
     assert_eq!(joined_a["room"], "standup");
@@ -35,7 +38,7 @@ async fn two_clients_see_each_other_and_both_ways_of_leaving() {
     assert_eq!(recv_close(&mut b).await.map(|f| f.code), Some(CloseCode::Normal));
     assert_eq!(recv(&mut a).await, json!({"type": "participant_left", "sid": b_sid, "reason": "left"}));
 
-    // c joins and drops its TCP connection without a close handshake.
+    // c joins and drops its TCP connection without a close handshake: it leaves when the grace period is over.
     let (c, joined_c) = server.join("standup", "abrupt").await;
     assert_eq!(joined_c["participants"], json!([a_you]), "b is gone from the room");
     let c_sid = joined_c["you"]["sid"].clone();

@@ -1,8 +1,12 @@
-//! The room registry: who is in which room, what they publish, and fan-out of room events to the others.
+//! The room registry: who is in which room, what they publish, the chat history and the raised hands, and fan-out
+//! of room events.
 //!
-//! Every change and its broadcast happen under one lock, so a joining participant's snapshot (`joined`) and the
+//! Every change and its broadcast happen under one lock, so a joining (or resuming) participant's snapshot and the
 //! events it receives afterwards never overlap or leave a gap. Sending to a member is a non-blocking push into its
 //! session's channel.
+
+pub mod chat;
+pub mod hands;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -10,7 +14,9 @@ use std::sync::Mutex;
 use plenum_sfu::{ParticipantId, RoomId, TrackInfo};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::{LeaveReason, ParticipantInfo, ServerMessage, TrackEntry};
+use crate::protocol::{ChatEntry, LeaveReason, ParticipantInfo, ServerMessage, TrackEntry, TrackSource};
+use chat::ChatLog;
+use hands::HandQueue;
 
 /// Longest room name.
 pub const MAX_ROOM_NAME: usize = 64;
@@ -40,24 +46,55 @@ struct Member {
 struct Room {
     /// Ordered by id, i.e. by join order.
     members: BTreeMap<ParticipantId, Member>,
+    chat: ChatLog,
+    hands: HandQueue,
 }
 
 impl Room {
     fn broadcast_except(&self, except: ParticipantId, msg: &ServerMessage) {
         for (id, member) in &self.members {
             if *id != except {
-                // A closed channel means that session is ending; it removes itself.
+                // A closed channel means that session is ending (or parked); it catches up on resume.
                 let _ = member.tx.send(msg.clone());
             }
         }
     }
+
+    fn broadcast_all(&self, msg: &ServerMessage) {
+        for member in self.members.values() {
+            let _ = member.tx.send(msg.clone());
+        }
+    }
+
+    fn snapshot_for(&self, id: ParticipantId) -> Snapshot {
+        let others = self.members.iter().filter(|(m, _)| **m != id).map(|(_, m)| m);
+        Snapshot {
+            participants: others.clone().map(|m| m.info.clone()).collect(),
+            tracks: others.flat_map(|m| m.tracks.iter().cloned()).collect(),
+            chat: self.chat.history(),
+            hands: self.hands.sids(),
+        }
+    }
 }
 
-/// What a joining participant sees: the others and their tracks.
+/// What a joining or resuming participant sees: the others, their tracks, the chat and the raised hands.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub participants: Vec<ParticipantInfo>,
     pub tracks: Vec<TrackEntry>,
+    pub chat: Vec<ChatEntry>,
+    pub hands: Vec<String>,
+}
+
+/// What [`Registry::set_hand`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandOutcome {
+    /// Changed and announced to everyone (`hand_changed`, also to the one who changed it).
+    Changed,
+    /// Already so: nothing sent.
+    Unchanged,
+    /// No such participant in the room.
+    NotFound,
 }
 
 /// All rooms of this server.
@@ -80,13 +117,21 @@ impl Registry {
     pub fn join(&self, room: &RoomId, id: ParticipantId, info: ParticipantInfo, tx: MemberTx) -> Snapshot {
         let mut rooms = self.lock();
         let r = rooms.entry(room.clone()).or_default();
-        let snapshot = Snapshot {
-            participants: r.members.values().map(|m| m.info.clone()).collect(),
-            tracks: r.members.values().flat_map(|m| m.tracks.iter().cloned()).collect(),
-        };
+        let snapshot = r.snapshot_for(id);
         r.broadcast_except(id, &ServerMessage::ParticipantJoined { participant: info.clone() });
         r.members.insert(id, Member { info, tracks: Vec::new(), tx });
         snapshot
+    }
+
+    /// A participant's session changed (resume): events go to `tx` from now on. Returns its own info and the room
+    /// as it is now, or `None` if it is no longer in the room. The others hear nothing.
+    pub fn reattach(&self, room: &RoomId, id: ParticipantId, tx: MemberTx) -> Option<(ParticipantInfo, Snapshot)> {
+        let mut rooms = self.lock();
+        let r = rooms.get_mut(room)?;
+        let member = r.members.get_mut(&id)?;
+        member.tx = tx;
+        let info = member.info.clone();
+        Some((info, r.snapshot_for(id)))
     }
 
     /// Change a participant's media state; if anything changed, tell the others and return the new state.
@@ -116,14 +161,20 @@ impl Registry {
     }
 
     /// Record a track the participant now publishes and announce it.
-    pub fn track_published(&self, room: &RoomId, id: ParticipantId, track: &TrackInfo) {
+    pub fn track_published(&self, room: &RoomId, id: ParticipantId, track: &TrackInfo, source: TrackSource) {
         let mut rooms = self.lock();
         let Some(r) = rooms.get_mut(room) else { return };
         let Some(member) = r.members.get_mut(&id) else { return };
-        let entry = TrackEntry { sid: member.info.sid.clone(), track_id: track.track_id.clone(), kind: track.kind.into() };
+        let entry = TrackEntry {
+            sid: member.info.sid.clone(),
+            track_id: track.track_id.clone(),
+            kind: track.kind.into(),
+            source,
+        };
         member.tracks.retain(|t| t.track_id != entry.track_id);
         member.tracks.push(entry.clone());
-        let msg = ServerMessage::TrackPublished { sid: entry.sid, track_id: entry.track_id, kind: entry.kind };
+        let msg =
+            ServerMessage::TrackPublished { sid: entry.sid, track_id: entry.track_id, kind: entry.kind, source };
         r.broadcast_except(id, &msg);
     }
 
@@ -141,12 +192,40 @@ impl Registry {
         r.broadcast_except(id, &msg);
     }
 
-    /// Remove a participant and tell the others (`participant_left`); a room left empty is removed.
+    /// Add a chat message (already checked) to the room's history and send it to everyone, the sender included.
+    pub fn chat(&self, room: &RoomId, id: ParticipantId, text: String, at: u64) -> Option<ChatEntry> {
+        let mut rooms = self.lock();
+        let r = rooms.get_mut(room)?;
+        let info = &r.members.get(&id)?.info;
+        let entry = r.chat.push(info.sid.clone(), info.identity.clone(), info.name.clone(), text, at);
+        r.broadcast_all(&ServerMessage::Chat { message: entry.clone() });
+        Some(entry)
+    }
+
+    /// Raise or lower `target`'s hand on behalf of `by` (permissions are the caller's business).
+    pub fn set_hand(&self, room: &RoomId, by: ParticipantId, target: ParticipantId, raised: bool) -> HandOutcome {
+        let mut rooms = self.lock();
+        let Some(r) = rooms.get_mut(room) else { return HandOutcome::NotFound };
+        if !r.members.contains_key(&target) {
+            return HandOutcome::NotFound;
+        }
+        if !r.hands.set(target, raised) {
+            return HandOutcome::Unchanged;
+        }
+        let msg =
+            ServerMessage::HandChanged { sid: target.to_string(), raised, by: by.to_string(), queue: r.hands.sids() };
+        r.broadcast_all(&msg);
+        HandOutcome::Changed
+    }
+
+    /// Remove a participant and tell the others (`participant_left`); its hand leaves the queue silently (the
+    /// others drop it with the participant). A room left empty is removed, with its chat.
     /// Returns false if it was not in the room (so each departure is announced once).
     pub fn leave(&self, room: &RoomId, id: ParticipantId, reason: LeaveReason) -> bool {
         let mut rooms = self.lock();
         let Some(r) = rooms.get_mut(room) else { return false };
         let Some(member) = r.members.remove(&id) else { return false };
+        r.hands.set(id, false);
         r.broadcast_except(id, &ServerMessage::ParticipantLeft { sid: member.info.sid, reason });
         if r.members.is_empty() {
             rooms.remove(room);
@@ -166,66 +245,4 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use plenum_sfu::TrackKind;
-    use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-
-    fn info(id: u64) -> ParticipantInfo {
-        ParticipantInfo {
-            sid: ParticipantId(id).to_string(),
-            identity: format!("user{id}"),
-            name: format!("User {id}"),
-            moderator: false,
-            muted: false,
-            camera_off: false,
-        }
-    }
-
-    fn drain(rx: &mut UnboundedReceiver<ServerMessage>) -> Vec<ServerMessage> {
-        std::iter::from_fn(|| rx.try_recv().ok()).collect()
-    }
-
-    #[test]
-    fn room_names() {
-        assert!(validate_room_name("team-weekly").is_ok());
-        assert!(validate_room_name("A.b_c-9").is_ok());
-        assert!(validate_room_name(&"x".repeat(64)).is_ok());
-        for bad in ["", "has space", "slash/", "ümlaut", "a#b"] {
-            assert!(validate_room_name(bad).is_err(), "{bad:?}");
-        }
-        assert!(validate_room_name(&"x".repeat(65)).is_err());
-    }
-
-    #[test]
-    fn join_update_publish_leave_fan_out_to_the_others() {
-        let reg = Registry::new();
-        let room = RoomId("r".into());
-        let (tx1, mut rx1) = unbounded_channel();
-        let (tx2, mut rx2) = unbounded_channel();
-
-        assert_eq!(reg.join(&room, ParticipantId(1), info(1), tx1), Snapshot::default());
-        reg.track_published(&room, ParticipantId(1), &TrackInfo { track_id: "0".into(), kind: TrackKind::Audio });
-        let snap = reg.join(&room, ParticipantId(2), info(2), tx2);
-        assert_eq!(snap.participants, vec![info(1)]);
-        assert_eq!(snap.tracks, vec![TrackEntry { sid: "p1".into(), track_id: "0".into(), kind: crate::protocol::Kind::Audio }]);
-        assert_eq!(drain(&mut rx1), vec![ServerMessage::ParticipantJoined { participant: info(2) }]);
-
-        let updated = reg.update(&room, ParticipantId(2), Some(true), None).unwrap();
-        assert!(updated.muted);
-        assert_eq!(reg.update(&room, ParticipantId(2), Some(true), None), None, "no change, no event");
-        assert_eq!(drain(&mut rx1), vec![ServerMessage::ParticipantUpdated { participant: updated }]);
-
-        reg.track_unpublished(&room, ParticipantId(1), "0");
-        reg.track_unpublished(&room, ParticipantId(1), "0");
-        assert_eq!(drain(&mut rx2), vec![ServerMessage::TrackUnpublished { sid: "p1".into(), track_id: "0".into() }]);
-
-        assert!(reg.leave(&room, ParticipantId(1), LeaveReason::Left));
-        assert!(!reg.leave(&room, ParticipantId(1), LeaveReason::Disconnected), "announced once");
-        assert_eq!(drain(&mut rx2), vec![ServerMessage::ParticipantLeft { sid: "p1".into(), reason: LeaveReason::Left }]);
-        assert!(drain(&mut rx1).is_empty(), "no echo to the one leaving");
-        assert_eq!(reg.room_count(), 1);
-        assert!(reg.leave(&room, ParticipantId(2), LeaveReason::Disconnected));
-        assert_eq!(reg.room_count(), 0, "empty room removed");
-    }
-}
+mod tests;

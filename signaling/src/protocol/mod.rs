@@ -1,0 +1,139 @@
+//! The signaling protocol, version 1: the JSON messages of `docs/protocol.md`.
+//!
+//! Parsing is in two steps so that every bad frame gets the right typed error: first the frame must be a JSON
+//! object with a string `type` (`bad_json`), then the type must be known (`unknown_message`), and only then are
+//! the fields checked (`bad_request`). Unknown fields are ignored.
+//!
+//! Client messages are here, server messages in [`server`], error codes in [`error`].
+
+mod error;
+mod server;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{ErrorCode, ParseError};
+pub use server::{ChatEntry, IceServer, Kind, LeaveReason, ParticipantInfo, ServerMessage, TrackEntry};
+
+/// The only protocol version this server speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The `type`s a client may send.
+const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "resume",
+    "publish_offer",
+    "subscribe_answer",
+    "ice_candidate",
+    "restart_ice",
+    "update",
+    "chat",
+    "hand",
+    "leave",
+    "ping",
+];
+
+/// A message from the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Join {
+        protocol: u32,
+        room: String,
+        token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Take over a participant whose connection dropped, instead of `join` (see "Reconnecting").
+    Resume {
+        protocol: u32,
+        room: String,
+        resume_token: String,
+    },
+    PublishOffer {
+        sdp: String,
+        /// What each of the offer's mids carries; mids not named default by kind (microphone, camera).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        sources: BTreeMap<String, TrackSource>,
+    },
+    SubscribeAnswer {
+        sdp: String,
+    },
+    IceCandidate {
+        target: Target,
+        /// `None` (JSON `null`) is end-of-candidates.
+        #[serde(default)]
+        candidate: Option<String>,
+    },
+    /// Restart ICE on the subscriber connection: the server sends a `subscribe_offer` with new credentials.
+    RestartIce {},
+    Update {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        muted: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        camera_off: Option<bool>,
+    },
+    Chat {
+        text: String,
+    },
+    /// Raise or lower the own hand; with `sid`, a moderator lowers someone else's.
+    Hand {
+        raised: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
+    },
+    Leave {},
+    Ping {
+        #[serde(default)]
+        id: u64,
+    },
+}
+
+/// Which of the client's two peer connections an `ice_candidate` belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Publisher,
+    Subscriber,
+}
+
+/// What a published track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    Microphone,
+    Camera,
+    Screen,
+    ScreenAudio,
+}
+
+impl TrackSource {
+    /// The source assumed for a track the client did not describe.
+    pub fn default_for(kind: Kind) -> TrackSource {
+        match kind {
+            Kind::Audio => TrackSource::Microphone,
+            Kind::Video => TrackSource::Camera,
+        }
+    }
+
+    pub fn is_screen(self) -> bool {
+        matches!(self, TrackSource::Screen | TrackSource::ScreenAudio)
+    }
+}
+
+/// Parse one text frame from a client.
+pub fn parse_client_message(text: &str) -> Result<ClientMessage, ParseError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| ParseError::BadJson)?;
+    let kind = match value.get("type") {
+        Some(serde_json::Value::String(kind)) if value.is_object() => kind.as_str(),
+        _ => return Err(ParseError::BadJson),
+    };
+    let Some(kind) = CLIENT_TYPES.iter().copied().find(|known| *known == kind) else {
+        return Err(ParseError::UnknownMessage);
+    };
+    serde_json::from_value(value).map_err(|e| ParseError::BadRequest { kind, detail: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! The async loop around [`Session`]: reads frames, room and SFU events, timers and takeover requests, and writes
+//! what the session outputs.
+
+use std::sync::Arc;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use plenum_sfu::{CloseReason, SfuEvent};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until};
+
+use super::{Handover, Incoming, Outgoing, Session, Shared};
+use crate::protocol::ServerMessage;
+use crate::resume::{ResumeError, TakeoverRequest};
+
+/// How long a `resume` waits for the old session to hand the participant over.
+const TAKEOVER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Drive one session until it ends. `shutdown` turning true (or its sender going away) ends it with 1001.
+pub async fn run<I, O>(shared: Arc<Shared>, mut incoming: I, mut outgoing: O, mut shutdown: watch::Receiver<bool>)
+where
+    I: Stream<Item = Incoming> + Unpin,
+    O: Sink<Outgoing> + Unpin,
+{
+    let limits = shared.limits.clone();
+    let join_deadline = tokio::time::sleep(limits.join_timeout);
+    tokio::pin!(join_deadline);
+    let mut session = Session::new(shared.clone(), Instant::now());
+    let mut room_rx: Option<UnboundedReceiver<ServerMessage>> = None;
+    let mut sfu_rx: Option<UnboundedReceiver<SfuEvent>> = None;
+    let mut takeover_rx: Option<UnboundedReceiver<TakeoverRequest<Handover>>> = None;
+    let mut transport_open = true;
+    let mut last_heard = Instant::now();
+    let mut next_ping = Instant::now() + limits.ping_interval;
+    let mut grace_end: Option<Instant> = None;
+
+    while !session.is_closing() {
+        tokio::select! {
+            frame = incoming.next(), if transport_open => match frame {
+                Some(frame) => {
+                    last_heard = Instant::now();
+                    session.handle_incoming(frame, last_heard);
+                }
+                None => {
+                    transport_open = false;
+                    session.handle_transport_closed();
+                }
+            },
+            msg = recv(&mut room_rx) => match msg {
+                Some(msg) => session.handle_room_message(msg),
+                None => room_rx = None,
+            },
+            event = recv(&mut sfu_rx) => match event {
+                Some(event) => session.handle_sfu_event(event),
+                // The SFU dropped the sink without `Closed`: treat it as a failed connection.
+                None => {
+                    sfu_rx = None;
+                    session.handle_sfu_event(SfuEvent::Closed(CloseReason::Isolated("event sink dropped".into())));
+                }
+            },
+            request = recv(&mut takeover_rx) => match request {
+                Some(reply) => hand_over(&mut session, reply, &mut sfu_rx),
+                None => takeover_rx = None,
+            },
+            () = sleep_until(next_ping), if transport_open && session.is_joined() => {
+                next_ping = Instant::now() + limits.ping_interval;
+                if last_heard.elapsed() > limits.idle_timeout {
+                    tracing::debug!(participant = ?session.participant(), "client silent; connection counts as dropped");
+                    transport_open = false;
+                    session.handle_transport_closed();
+                } else if !send(&mut outgoing, Outgoing::Ping, limits.send_timeout).await {
+                    transport_open = false;
+                    session.handle_transport_closed();
+                }
+            },
+            () = sleep_until(grace_end.unwrap_or_else(Instant::now)), if grace_end.is_some() => {
+                // A resume may have asked just before the end: it wins.
+                match takeover_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                    Some(reply) => hand_over(&mut session, reply, &mut sfu_rx),
+                    None => session.handle_grace_expired(),
+                }
+            },
+            () = &mut join_deadline, if session.awaiting_join() => session.handle_join_timeout(),
+            () = stopped(&mut shutdown) => session.handle_shutdown(),
+        }
+        if let Some((token, room)) = session.take_resume_request() {
+            let result = take_over(&shared, &token, &room).await;
+            session.handle_resume_result(result);
+        }
+        if let Some(new) = session.take_channels() {
+            room_rx = Some(new.room);
+            sfu_rx = Some(new.sfu);
+            takeover_rx = Some(new.takeover);
+        }
+        if session.is_parked() {
+            grace_end.get_or_insert_with(|| Instant::now() + limits.resume_grace);
+        }
+        while let Some(out) = session.poll_output() {
+            if transport_open && !send(&mut outgoing, out, limits.send_timeout).await {
+                transport_open = false;
+                session.handle_transport_closed();
+            }
+        }
+    }
+    session.finish();
+    if transport_open {
+        // Give the client time to read our close frame and answer it before the socket is dropped.
+        let _ = tokio::time::timeout(limits.close_linger, async { while incoming.next().await.is_some() {} }).await;
+    }
+}
+
+/// Write one frame; false if the connection failed or stalled.
+async fn send<O: Sink<Outgoing> + Unpin>(outgoing: &mut O, out: Outgoing, limit: std::time::Duration) -> bool {
+    matches!(tokio::time::timeout(limit, outgoing.send(out)).await, Ok(Ok(())))
+}
+
+/// Give this session's participant to the session that asked (if it still waits).
+fn hand_over(session: &mut Session, reply: TakeoverRequest<Handover>, sfu_rx: &mut Option<UnboundedReceiver<SfuEvent>>) {
+    if reply.is_closed() || sfu_rx.is_none() {
+        return;
+    }
+    let Some(joined) = session.hand_over() else { return };
+    let Some(sfu) = sfu_rx.take() else { return };
+    if let Err(handover) = reply.send(Handover::new(joined, sfu)) {
+        // The asker gave up in this instant: nobody has the participant, so it leaves.
+        session.handle_resume_result(Ok(handover));
+    }
+}
+
+/// Ask the owner of `token` for its participant.
+async fn take_over(shared: &Shared, token: &str, room: &plenum_sfu::RoomId) -> Result<Handover, ResumeError> {
+    let reply = shared.resumes.request(token, room)?;
+    match tokio::time::timeout(TAKEOVER_WAIT, reply).await {
+        Ok(Ok(handover)) => Ok(handover),
+        _ => Err(ResumeError::Gone),
+    }
+}
+
+/// Resolves when `shutdown` turns true or its sender is gone.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Receive from a channel that may not exist yet (then wait forever).
+async fn recv<T>(rx: &mut Option<UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,206 @@
+//! What the session does with each client message: join and resume, media negotiation, state, chat and hands.
+
+use plenum_sfu::core::sdp;
+use plenum_sfu::{ParticipantCommand, PcTarget, RoomId, SfuEvent};
+use tokio::sync::mpsc::unbounded_channel;
+use tokio::time::Instant;
+
+use super::checks::{check_candidate, check_sources, parse_sid, unix_millis};
+use super::{Channels, Joined, MAX_NAME_CHARS, Session, State, close_code, next_participant_id};
+use crate::metrics;
+use crate::protocol::{ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, ParticipantInfo, ServerMessage, Target};
+use crate::resume::new_token;
+use crate::room::{HandOutcome, chat, validate_room_name};
+
+impl Session {
+    pub(super) fn handle_message(&mut self, msg: ClientMessage, now: Instant) {
+        match (&self.state, msg) {
+            (_, ClientMessage::Ping { id }) => self.send(ServerMessage::Pong { id }),
+            (State::AwaitingJoin, ClientMessage::Join { protocol, room, token, name }) => {
+                self.join(protocol, room, &token, name)
+            }
+            (State::AwaitingJoin, ClientMessage::Resume { protocol, room, resume_token }) => {
+                self.request_resume(protocol, room, resume_token)
+            }
+            (State::Joined(_), ClientMessage::Join { .. } | ClientMessage::Resume { .. }) => {
+                self.send_error(ErrorCode::AlreadyJoined, "already joined")
+            }
+            (State::AwaitingJoin, _) => self.send_error(ErrorCode::NotJoined, "send join first"),
+            (State::Joined(_), msg) => self.handle_joined_message(msg, now),
+            (State::Parked(_) | State::Done, _) => {}
+        }
+    }
+
+    fn handle_joined_message(&mut self, msg: ClientMessage, now: Instant) {
+        let State::Joined(joined) = &mut self.state else { return };
+        let media = &self.shared.media;
+        let result = match msg {
+            ClientMessage::PublishOffer { sdp, sources } => {
+                if !joined.may_publish {
+                    return self.send_error(ErrorCode::Forbidden, "the join token does not allow publishing");
+                }
+                if let Err(e) = check_sources(&sources) {
+                    return self.send_error(ErrorCode::BadRequest, e);
+                }
+                if let Err(e) = sdp::validate_offer(&sdp) {
+                    return self.send_error(ErrorCode::BadSdp, e);
+                }
+                joined.sources.extend(sources);
+                media.command(joined.id, ParticipantCommand::PublisherOffer(sdp))
+            }
+            ClientMessage::SubscribeAnswer { sdp } => {
+                if joined.pending_offer.is_none() {
+                    return self.send_error(ErrorCode::UnexpectedAnswer, "no subscribe_offer is outstanding");
+                }
+                if let Err(e) = sdp::validate_answer(&sdp) {
+                    return self.send_error(ErrorCode::BadSdp, e);
+                }
+                joined.pending_offer = None;
+                media.command(joined.id, ParticipantCommand::SubscriberAnswer(sdp))
+            }
+            ClientMessage::IceCandidate { target, candidate } => {
+                let candidate = match candidate.as_deref().map(check_candidate).transpose() {
+                    Ok(c) => c,
+                    Err(e) => return self.send_error(ErrorCode::BadCandidate, e),
+                };
+                let target = match target {
+                    Target::Publisher => PcTarget::Publisher,
+                    Target::Subscriber => PcTarget::Subscriber,
+                };
+                media.command(joined.id, ParticipantCommand::RemoteCandidate { target, candidate })
+            }
+            ClientMessage::RestartIce {} => media.command(joined.id, ParticipantCommand::RestartIce),
+            ClientMessage::Update { muted, camera_off } => {
+                self.shared.registry.update(&joined.room, joined.id, muted, camera_off);
+                Ok(())
+            }
+            ClientMessage::Chat { text } => return self.chat(&text, now),
+            ClientMessage::Hand { raised, sid } => return self.hand(raised, sid.as_deref()),
+            ClientMessage::Leave {} => {
+                self.depart(LeaveReason::Left, true);
+                return self.close(close_code::NORMAL, "left");
+            }
+            ClientMessage::Ping { .. } | ClientMessage::Join { .. } | ClientMessage::Resume { .. } => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!("SFU refused a command: {e}");
+            self.send_error(ErrorCode::Internal, "the media server could not take the request");
+        }
+    }
+
+    fn chat(&mut self, text: &str, now: Instant) {
+        let State::Joined(joined) = &self.state else { return };
+        let text = match chat::clean_text(text) {
+            Ok(text) => text,
+            Err(e) => return self.send_error(ErrorCode::BadRequest, e.to_string()),
+        };
+        if !self.chat_bucket.try_take(now) {
+            return self.send_error(ErrorCode::RateLimited, "too many chat messages; this one was dropped");
+        }
+        // Everyone, the sender included, gets it through the room channel.
+        self.shared.registry.chat(&joined.room, joined.id, text, unix_millis());
+    }
+
+    fn hand(&mut self, raised: bool, sid: Option<&str>) {
+        let State::Joined(joined) = &self.state else { return };
+        let target = match sid {
+            None => joined.id,
+            Some(sid) => match parse_sid(sid) {
+                Some(id) => id,
+                None => return self.send_error(ErrorCode::BadRequest, "invalid sid"),
+            },
+        };
+        if target != joined.id {
+            if raised {
+                return self.send_error(ErrorCode::Forbidden, "only your own hand can be raised");
+            }
+            if !joined.moderator {
+                return self.send_error(ErrorCode::Forbidden, "only moderators can lower someone else's hand");
+            }
+        }
+        match self.shared.registry.set_hand(&joined.room, joined.id, target, raised) {
+            HandOutcome::Changed | HandOutcome::Unchanged => {}
+            HandOutcome::NotFound => self.send_error(ErrorCode::BadRequest, "no such participant in this room"),
+        }
+    }
+
+    fn join(&mut self, protocol: u32, room: String, token: &str, name: Option<String>) {
+        if protocol != PROTOCOL_VERSION {
+            return self.fatal(
+                ErrorCode::ProtocolUnsupported,
+                format!("protocol {protocol} is not supported; this server speaks {PROTOCOL_VERSION}"),
+            );
+        }
+        let claims = match self.shared.keys.verify(token, &room) {
+            Ok(claims) => claims,
+            Err(e) => return self.fatal(e.code(), e.to_string()),
+        };
+        if let Err(e) = validate_room_name(&room) {
+            return self.send_error(ErrorCode::BadRequest, e.to_string());
+        }
+        let name = name.as_deref().unwrap_or(&claims.name).trim().to_owned();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return self.send_error(ErrorCode::BadRequest, format!("the name must be 1-{MAX_NAME_CHARS} characters"));
+        }
+
+        let id = next_participant_id();
+        let room = RoomId(room);
+        let (sfu_tx, sfu_rx) = unbounded_channel();
+        let sink = Box::new(move |event: SfuEvent| {
+            // The session may be gone; its cleanup already told the SFU to drop this participant.
+            let _ = sfu_tx.send(event);
+        });
+        if let Err(e) = self.shared.media.join(&room, id, sink) {
+            tracing::warn!(participant = %id, "SFU join failed: {e}");
+            return self.send_error(ErrorCode::Internal, "cannot join the room right now");
+        }
+        let (room_tx, room_rx) = unbounded_channel();
+        let you = ParticipantInfo {
+            sid: id.to_string(),
+            identity: claims.sub,
+            name,
+            moderator: claims.moderator,
+            muted: false,
+            camera_off: false,
+        };
+        let snapshot = self.shared.registry.join(&room, id, you.clone(), room_tx);
+        let resume_token = new_token();
+        let takeover = self.shared.resumes.register(&resume_token, &room, self.number);
+        metrics::participant_joined(self.shared.registry.room_count());
+        tracing::info!(participant = %id, room = %room, "joined");
+        self.send(ServerMessage::Joined {
+            protocol: PROTOCOL_VERSION,
+            room: room.0.clone(),
+            you,
+            participants: snapshot.participants,
+            tracks: snapshot.tracks,
+            ice_servers: self.shared.ice_servers.clone(),
+            resume_token: resume_token.clone(),
+            chat: snapshot.chat,
+            hands: snapshot.hands,
+        });
+        self.state = State::Joined(Joined {
+            id,
+            room,
+            may_publish: claims.grants.publish,
+            moderator: claims.moderator,
+            pending_offer: None,
+            sources: Default::default(),
+            resume_token,
+        });
+        self.channels = Some(Channels { room: room_rx, sfu: sfu_rx, takeover });
+    }
+
+    fn request_resume(&mut self, protocol: u32, room: String, resume_token: String) {
+        if protocol != PROTOCOL_VERSION {
+            return self.fatal(
+                ErrorCode::ProtocolUnsupported,
+                format!("protocol {protocol} is not supported; this server speaks {PROTOCOL_VERSION}"),
+            );
+        }
+        if resume_token.is_empty() || resume_token.len() > 64 || validate_room_name(&room).is_err() {
+            return self.send_error(ErrorCode::ResumeFailed, "nothing to resume; join again");
+        }
+        self.resume_request = Some((resume_token, RoomId(room)));
+    }
+}

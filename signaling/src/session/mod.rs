@@ -1,0 +1,466 @@
+//! One client's signaling session: a synchronous state machine ([`Session`]) and the async loop that drives it
+//! ([`run`], in `driver.rs`) over any `Stream` of [`Incoming`] frames and `Sink` of [`Outgoing`] ones, so tests need
+//! no socket.
+//!
+//! Driving rules: feed input with the `handle_*` methods (client frames, room messages, SFU events, timers, resume
+//! results), then drain [`Session::poll_output`], pick up new event channels with [`Session::take_channels`] and a
+//! resume request with [`Session::take_resume_request`]; stop when [`Session::is_closing`], then call
+//! [`Session::finish`]. A participant leaves the SFU and the room exactly once, whichever way its last session
+//! ends; a session that hands its participant over ([`Session::hand_over`]) does not leave.
+//!
+//! When the client's connection drops without `leave`, the session is *parked*: the participant stays in the room
+//! and the SFU for [`crate::Limits::resume_grace`], waiting for a `resume` on a new connection (see
+//! `crate::resume`).
+
+mod checks;
+mod driver;
+mod messages;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use plenum_sfu::{CloseReason, ParticipantCommand, ParticipantId, RoomId, SfuEvent};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::time::Instant;
+
+use crate::config::Limits;
+use crate::media::Media;
+use crate::metrics;
+use crate::protocol::{
+    ErrorCode, IceServer, LeaveReason, PROTOCOL_VERSION, ServerMessage, TrackSource, parse_client_message,
+};
+use crate::resume::{ResumeError, ResumeTable, TakeoverRequest};
+use crate::room::Registry;
+use crate::token::TokenKeys;
+use checks::TokenBucket;
+
+pub use driver::run;
+
+/// Longest display name, in characters after trimming.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// WebSocket close codes the server uses.
+pub mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const INTERNAL: u16 = 1011;
+    /// The participant was resumed on another connection.
+    pub const RESUMED_ELSEWHERE: u16 = 4000;
+}
+
+/// Participant ids are unique in the process.
+static NEXT_PARTICIPANT: AtomicU64 = AtomicU64::new(1);
+/// Session numbers (owners in the resume table).
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// State shared by all sessions of a server.
+pub struct Shared {
+    pub registry: Registry,
+    pub media: Arc<dyn Media>,
+    pub keys: TokenKeys,
+    pub limits: Limits,
+    pub ice_servers: Vec<IceServer>,
+    pub resumes: ResumeTable<Handover>,
+}
+
+impl Shared {
+    pub fn new(media: Arc<dyn Media>, keys: TokenKeys, limits: Limits, ice_servers: Vec<IceServer>) -> Shared {
+        Shared { registry: Registry::new(), media, keys, limits, ice_servers, resumes: ResumeTable::default() }
+    }
+}
+
+/// A frame from the client, as the transport delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Text(String),
+    Binary,
+    /// The transport refused a frame over its hard limit.
+    Oversized,
+    /// A WebSocket ping or pong: the client is there (not rate-limited, no answer).
+    Alive,
+}
+
+/// What the session sends.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // nearly every item is a message; boxing would only add allocations
+pub enum Outgoing {
+    Message(ServerMessage),
+    /// A WebSocket ping (the client's pong shows it is still there).
+    Ping,
+    Close { code: u16, reason: &'static str },
+}
+
+/// The event channels of a joined session.
+pub struct Channels {
+    /// Room events.
+    pub room: UnboundedReceiver<ServerMessage>,
+    /// This participant's SFU events.
+    pub sfu: UnboundedReceiver<SfuEvent>,
+    /// Requests from a `resume` on another connection.
+    pub takeover: UnboundedReceiver<TakeoverRequest<Handover>>,
+}
+
+/// A participant handed from one session to another (resume).
+pub struct Handover {
+    joined: Joined,
+    sfu: UnboundedReceiver<SfuEvent>,
+}
+
+impl Handover {
+    /// The participant's SFU events, for the session driver.
+    pub fn new(joined: Joined, sfu: UnboundedReceiver<SfuEvent>) -> Handover {
+        Handover { joined, sfu }
+    }
+}
+
+/// A participant in a room, owned by one session at a time.
+pub struct Joined {
+    id: ParticipantId,
+    room: RoomId,
+    may_publish: bool,
+    moderator: bool,
+    /// The last `subscribe_offer` while it is unanswered (sent again after a resume).
+    pending_offer: Option<String>,
+    /// What the client said its publisher mids carry.
+    sources: HashMap<String, TrackSource>,
+    resume_token: String,
+}
+
+enum State {
+    AwaitingJoin,
+    Joined(Joined),
+    /// The connection dropped: in the room, waiting for `resume` until the grace period ends.
+    Parked(Joined),
+    /// Left, removed, handed over or closed: nothing more is processed.
+    Done,
+}
+
+pub struct Session {
+    shared: Arc<Shared>,
+    /// This session's number (its owner id in the resume table).
+    number: u64,
+    state: State,
+    bucket: TokenBucket,
+    chat_bucket: TokenBucket,
+    dropped: u32,
+    out: std::collections::VecDeque<Outgoing>,
+    closing: bool,
+    channels: Option<Channels>,
+    resume_request: Option<(String, RoomId)>,
+}
+
+impl Session {
+    pub fn new(shared: Arc<Shared>, now: Instant) -> Session {
+        let limits = &shared.limits;
+        let bucket = TokenBucket::new(limits.rate_per_sec, limits.rate_burst, now);
+        let chat_bucket = TokenBucket::new(limits.chat_rate_per_sec, limits.chat_burst, now);
+        Session {
+            shared,
+            number: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+            state: State::AwaitingJoin,
+            bucket,
+            chat_bucket,
+            dropped: 0,
+            out: Default::default(),
+            closing: false,
+            channels: None,
+            resume_request: None,
+        }
+    }
+
+    // ---- input ----
+
+    /// A frame from the client.
+    pub fn handle_incoming(&mut self, frame: Incoming, now: Instant) {
+        if self.closing || frame == Incoming::Alive {
+            return;
+        }
+        if !self.bucket.try_take(now) {
+            self.dropped += 1;
+            if self.dropped >= self.shared.limits.max_dropped {
+                self.close(close_code::POLICY, "rate limit exceeded");
+            } else {
+                self.send_error(ErrorCode::RateLimited, "too many messages; this one was dropped");
+            }
+            return;
+        }
+        match frame {
+            Incoming::Oversized => self.close(close_code::TOO_BIG, "frame too large"),
+            Incoming::Binary => self.send_error(ErrorCode::BadRequest, "binary frames are not supported"),
+            Incoming::Text(text) if text.len() > self.shared.limits.max_frame => {
+                let limit = self.shared.limits.max_frame / 1024;
+                self.send_error(ErrorCode::FrameTooLarge, format!("frames are limited to {limit} KiB"));
+            }
+            Incoming::Text(text) => match parse_client_message(&text) {
+                Ok(msg) => self.handle_message(msg, now),
+                Err(e) => self.send_error(e.code(), e.to_string()),
+            },
+            Incoming::Alive => {}
+        }
+    }
+
+    /// A room event (sent on unless the connection is gone).
+    pub fn handle_room_message(&mut self, msg: ServerMessage) {
+        if matches!(self.state, State::Joined(_)) && !self.closing {
+            self.send(msg);
+        }
+    }
+
+    /// An event from the SFU for this participant.
+    pub fn handle_sfu_event(&mut self, event: SfuEvent) {
+        let joined = match &mut self.state {
+            State::Joined(j) | State::Parked(j) => j,
+            _ => return,
+        };
+        #[allow(unreachable_patterns)] // events the SFU may add are logged
+        match event {
+            SfuEvent::PublisherAnswer(sdp) => self.send(ServerMessage::PublishAnswer { sdp }),
+            SfuEvent::SubscriberOffer(sdp) => {
+                joined.pending_offer = Some(sdp.clone());
+                self.send(ServerMessage::SubscribeOffer { sdp });
+            }
+            SfuEvent::Connected(target) => tracing::debug!(participant = %joined.id, ?target, "media connected"),
+            SfuEvent::TrackPublished(track) => {
+                let source = joined
+                    .sources
+                    .get(&track.track_id)
+                    .copied()
+                    .unwrap_or_else(|| TrackSource::default_for(track.kind.into()));
+                self.shared.registry.track_published(&joined.room, joined.id, &track, source)
+            }
+            SfuEvent::TrackUnpublished { track_id } => {
+                self.shared.registry.track_unpublished(&joined.room, joined.id, &track_id)
+            }
+            SfuEvent::Error { code, message } => {
+                let code = ErrorCode::from(code);
+                if code == ErrorCode::Internal {
+                    tracing::warn!(participant = %joined.id, "SFU error: {message}");
+                    self.send_error(code, "the media server could not apply the request");
+                } else {
+                    self.send_error(code, message);
+                }
+            }
+            // Our own `leave`: already announced.
+            SfuEvent::Closed(CloseReason::Left) => {}
+            SfuEvent::Closed(reason) => {
+                let (why, message) = match &reason {
+                    CloseReason::ConnectionFailed => (LeaveReason::ConnectionFailed, "the media connection failed"),
+                    CloseReason::Isolated(detail) => {
+                        tracing::warn!(participant = %joined.id, "removed by the SFU: {detail}");
+                        (LeaveReason::Error, "the media server dropped this participant")
+                    }
+                    CloseReason::Shutdown => (LeaveReason::Shutdown, "the media server is shutting down"),
+                    CloseReason::Left => (LeaveReason::Left, "left"),
+                };
+                // The SFU already dropped it: no `Leave` command.
+                self.depart(why, false);
+                self.send_error(ErrorCode::Removed, message);
+                self.close(close_code::INTERNAL, "removed");
+            }
+            other => tracing::debug!(participant = %joined.id, ?other, "SFU event not used by signaling"),
+        }
+    }
+
+    /// No `join` within the time limit.
+    pub fn handle_join_timeout(&mut self) {
+        if matches!(self.state, State::AwaitingJoin) && !self.closing {
+            let secs = self.shared.limits.join_timeout.as_secs();
+            self.fatal(ErrorCode::JoinTimeout, format!("no join within {secs} s"));
+        }
+    }
+
+    /// The server is shutting down.
+    pub fn handle_shutdown(&mut self) {
+        self.depart(LeaveReason::Shutdown, true);
+        self.close(close_code::GOING_AWAY, "server shutting down");
+    }
+
+    /// The client's connection is gone (closed, failed, or silent too long). A joined participant is parked
+    /// until [`Session::handle_grace_expired`] or [`Session::hand_over`]; otherwise the session ends.
+    pub fn handle_transport_closed(&mut self) {
+        self.out.clear();
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Joined(joined) => {
+                tracing::info!(participant = %joined.id, "connection dropped; waiting for resume");
+                self.state = State::Parked(joined);
+            }
+            State::Parked(joined) => self.state = State::Parked(joined),
+            State::AwaitingJoin | State::Done => self.closing = true,
+        }
+    }
+
+    /// The grace period of a parked participant is over: it leaves (`disconnected`).
+    pub fn handle_grace_expired(&mut self) {
+        if matches!(self.state, State::Parked(_)) {
+            self.depart(LeaveReason::Disconnected, true);
+            self.closing = true;
+        }
+    }
+
+    /// Another session resumes this participant: give it away without leaving, and end.
+    pub fn hand_over(&mut self) -> Option<Joined> {
+        let joined = match std::mem::replace(&mut self.state, State::Done) {
+            State::Joined(j) | State::Parked(j) => j,
+            other => {
+                self.state = other;
+                return None;
+            }
+        };
+        tracing::info!(participant = %joined.id, "resumed on another connection");
+        self.out.clear();
+        self.close(close_code::RESUMED_ELSEWHERE, "resumed elsewhere");
+        Some(joined)
+    }
+
+    /// The result of this session's resume request.
+    pub fn handle_resume_result(&mut self, result: Result<Handover, ResumeError>) {
+        if !matches!(self.state, State::AwaitingJoin) || self.closing {
+            // Closed meanwhile: the participant leaves (nobody else has it now).
+            if let Ok(handover) = result {
+                self.state = State::Joined(handover.joined);
+                self.depart(LeaveReason::Disconnected, true);
+            }
+            return;
+        }
+        match result {
+            Ok(handover) => self.resumed(handover),
+            Err(e) => {
+                tracing::debug!("resume failed: {e}");
+                self.send_error(ErrorCode::ResumeFailed, "nothing to resume; join again");
+            }
+        }
+    }
+
+    /// End of the session: leave if still in a room.
+    pub fn finish(&mut self) {
+        self.depart(LeaveReason::Disconnected, true);
+        self.closing = true;
+    }
+
+    // ---- output and getters ----
+
+    pub fn poll_output(&mut self) -> Option<Outgoing> {
+        self.out.pop_front()
+    }
+
+    /// The event channels, once after a successful join or resume.
+    pub fn take_channels(&mut self) -> Option<Channels> {
+        self.channels.take()
+    }
+
+    /// A `resume` to carry out: (resume token, room). Answer with [`Session::handle_resume_result`].
+    pub fn take_resume_request(&mut self) -> Option<(String, RoomId)> {
+        self.resume_request.take()
+    }
+
+    /// After this, send what [`Session::poll_output`] still has and stop.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    pub fn awaiting_join(&self) -> bool {
+        matches!(self.state, State::AwaitingJoin)
+    }
+
+    pub fn is_joined(&self) -> bool {
+        matches!(self.state, State::Joined(_))
+    }
+
+    pub fn is_parked(&self) -> bool {
+        matches!(self.state, State::Parked(_))
+    }
+
+    /// The participant id, while joined or parked.
+    pub fn participant(&self) -> Option<ParticipantId> {
+        match &self.state {
+            State::Joined(j) | State::Parked(j) => Some(j.id),
+            _ => None,
+        }
+    }
+
+    // ---- internals ----
+
+    fn resumed(&mut self, handover: Handover) {
+        let Handover { joined, sfu } = handover;
+        let (room_tx, room_rx) = unbounded_channel();
+        let Some((you, snapshot)) = self.shared.registry.reattach(&joined.room, joined.id, room_tx) else {
+            // Gone from the room meanwhile (it was removed): the SFU forgets it too.
+            self.state = State::Joined(joined);
+            self.depart(LeaveReason::Disconnected, true);
+            self.state = State::AwaitingJoin;
+            return self.send_error(ErrorCode::ResumeFailed, "nothing to resume; join again");
+        };
+        let takeover = self.shared.resumes.register(&joined.resume_token, &joined.room, self.number);
+        tracing::info!(participant = %joined.id, room = %joined.room, "resumed");
+        self.send(ServerMessage::Resumed {
+            protocol: PROTOCOL_VERSION,
+            room: joined.room.0.clone(),
+            you,
+            participants: snapshot.participants,
+            tracks: snapshot.tracks,
+            ice_servers: self.shared.ice_servers.clone(),
+            chat: snapshot.chat,
+            hands: snapshot.hands,
+        });
+        // An offer the client may never have seen: again (answering an offer it already applied is harmless).
+        if let Some(sdp) = joined.pending_offer.clone() {
+            self.send(ServerMessage::SubscribeOffer { sdp });
+        }
+        self.state = State::Joined(joined);
+        self.channels = Some(Channels { room: room_rx, sfu, takeover });
+    }
+
+    /// Leave the room (and the SFU, if `tell_sfu`) once; later calls do nothing.
+    fn depart(&mut self, reason: LeaveReason, tell_sfu: bool) {
+        let joined = match std::mem::replace(&mut self.state, State::Done) {
+            State::Joined(j) | State::Parked(j) => j,
+            _ => return,
+        };
+        if tell_sfu && let Err(e) = self.shared.media.command(joined.id, ParticipantCommand::Leave) {
+            tracing::debug!(participant = %joined.id, "SFU leave: {e}");
+        }
+        self.shared.resumes.remove(&joined.resume_token, self.number);
+        if self.shared.registry.leave(&joined.room, joined.id, reason) {
+            metrics::participant_left(self.shared.registry.room_count());
+        }
+        tracing::info!(participant = %joined.id, room = %joined.room, ?reason, "left");
+    }
+
+    fn send(&mut self, msg: ServerMessage) {
+        if !matches!(self.state, State::Parked(_)) {
+            self.out.push_back(Outgoing::Message(msg));
+        }
+    }
+
+    fn send_error(&mut self, code: ErrorCode, message: impl Into<String>) {
+        metrics::error_sent(code);
+        self.send(ServerMessage::error(code, message));
+    }
+
+    fn fatal(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.send_error(code, message);
+        self.close(close_code::POLICY, code.as_str());
+    }
+
+    fn close(&mut self, code: u16, reason: &'static str) {
+        if !self.closing {
+            self.out.push_back(Outgoing::Close { code, reason });
+            self.closing = true;
+        }
+    }
+}
+
+/// A fresh participant id.
+fn next_participant_id() -> ParticipantId {
+    ParticipantId(NEXT_PARTICIPANT.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_meeting;
+#[cfg(test)]
+mod tests_resume;
