@@ -3,7 +3,8 @@
 # end-to-end test (headless Chromium from Debian, installed here when missing).
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
-step "Debian packages (chromium)" need_debs chromium
+# libopus-dev (and pkg-config to find it): plenum-loadtest encodes Opus with the system libopus.
+step "Debian packages (chromium, libopus-dev)" need_debs chromium libopus-dev pkg-config
 step "web client: npm ci" web_deps
 step "web client: typecheck + build" npm --prefix web-client run build
 step "web client: unit tests" npm --prefix web-client test

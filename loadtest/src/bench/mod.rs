@@ -1,0 +1,86 @@
+//! `bench-forward`: the cost of forwarding one packet in the real SFU, next to the machine's physical reference.
+//!
+//! 1. [`sfu`]: the real SFU driver in-process (one worker thread, `sfu-worker-0`, on 127.0.0.1) with one
+//!    publisher and N subscribers, all real WebRTC peers (webrtc-rs `rtc`) over loopback UDP (ICE, DTLS, SRTP).
+//!    The worker thread's CPU time (`/proc/self/task/<tid>/schedstat`) divided by the SFU's own forwarded-packet
+//!    counter, over a window aligned with the counter's flushes.
+//! 2. [`naive`]: a plaintext forwarder (receive one, `sendto` N copies) at the same rate and size.
+//!
+//! The ratio is the figure to drive down (design target: ≤ 1.0 at fan-out 50, with congestion control on).
+
+mod naive;
+mod sfu;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::LoadError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct BenchConfig {
+    pub fanout: usize,
+    pub seconds: f64,
+    pub rate: u32,
+    pub payload: usize,
+}
+
+pub const WARMUP: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    pub fanout: usize,
+    pub sfu_ns_per_packet: f64,
+    pub naive_ns_per_packet: f64,
+    pub ratio: f64,
+    /// Whether the SFU ran with congestion control (bandwidth estimation); not enabled in the SFU yet.
+    pub sfu_bwe: bool,
+    pub rate_pps: u32,
+    pub payload_bytes: usize,
+    pub seconds: f64,
+    pub sfu_forwarded: u64,
+    pub sfu_worker_cpu_s: f64,
+    pub sfu_received_by_subscribers: u64,
+    pub sfu_setup_ms: f64,
+    pub naive_forwarded: u64,
+    pub naive_received_by_sinks: u64,
+    pub naive_sent_by_source: u64,
+    pub cpu_time_source: &'static str,
+}
+
+pub fn bench_forward(cfg: BenchConfig) -> Result<BenchResult, LoadError> {
+    if cfg.fanout == 0 || cfg.rate == 0 || cfg.seconds <= 0.0 {
+        return Err(LoadError::Arg("fanout, rate and seconds must be positive".into()));
+    }
+    let s = sfu::run(cfg)?;
+    // RTP header (12) and SRTP tag (16) on top of the payload: the same datagram size as the SFU sends.
+    let n = naive::run(cfg.fanout, cfg.rate, cfg.payload + 28, WARMUP, cfg.seconds)?;
+    Ok(BenchResult {
+        fanout: cfg.fanout,
+        sfu_ns_per_packet: s.ns_per_packet,
+        naive_ns_per_packet: n.ns_per_packet,
+        ratio: s.ns_per_packet / n.ns_per_packet,
+        sfu_bwe: false,
+        rate_pps: cfg.rate,
+        payload_bytes: cfg.payload,
+        seconds: s.seconds,
+        sfu_forwarded: s.forwarded,
+        sfu_worker_cpu_s: s.cpu_ns as f64 / 1e9,
+        sfu_received_by_subscribers: s.received,
+        sfu_setup_ms: s.setup_ms,
+        naive_forwarded: n.forwarded,
+        naive_received_by_sinks: n.received_by_sinks,
+        naive_sent_by_source: n.sent_by_source,
+        cpu_time_source: s.cpu_source,
+    })
+}
+
+/// `poll(2)` for readability with a timeout; `ready[i]` tells whether `fds[i]` is readable.
+pub(crate) fn poll_readable(fds: &[i32], timeout: Duration, ready: &mut Vec<bool>) {
+    let mut pfds: Vec<libc::pollfd> = fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: pfds is a valid array of pollfd of the given length.
+    let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+    ready.clear();
+    ready.extend(pfds.iter().map(|p| n > 0 && p.revents & libc::POLLIN != 0));
+}

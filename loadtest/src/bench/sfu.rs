@@ -1,0 +1,236 @@
+//! The SFU half of `bench-forward`: the real driver with one worker, one publisher and N subscribers.
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use plenum_sfu::{ParticipantCommand, ParticipantId, RoomId, Sfu, SfuConfig, SfuEvent};
+use rtc::rtp::header::Header;
+
+use super::{BenchConfig, WARMUP, poll_readable};
+use crate::client::set_buffers;
+use crate::error::LoadError;
+use crate::peer::{Peer, PeerEvent};
+use crate::probe::{metric_sum, thread_cpu_ns, threads_named};
+
+const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+const FORWARDED: &str = "plenum_sfu_rtp_packets_forwarded_total";
+
+pub struct SfuResult {
+    pub ns_per_packet: f64,
+    pub forwarded: u64,
+    pub cpu_ns: u64,
+    pub seconds: f64,
+    pub received: u64,
+    pub setup_ms: f64,
+    pub cpu_source: &'static str,
+}
+
+struct Leg {
+    id: ParticipantId,
+    sock: UdpSocket,
+    peer: Option<Peer>,
+    received: u64,
+}
+
+fn bind() -> Result<UdpSocket, LoadError> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let s = UdpSocket::bind(addr).map_err(|source| LoadError::Bind { addr, source })?;
+    set_buffers(&s, 4 << 20);
+    s.set_nonblocking(true)?;
+    Ok(s)
+}
+
+pub fn run(cfg: BenchConfig) -> Result<SfuResult, LoadError> {
+    let metrics = plenum_signaling::metrics::install();
+    let forwarded_now = || metric_sum(&metrics.render(), FORWARDED).unwrap_or(0.0) as u64;
+    let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().map_err(|_| LoadError::Arg("addr".into()))?, public_ip: None, workers: 1 })
+        .map_err(|e| LoadError::Sfu(e.to_string()))?;
+    let result = drive(&sfu, cfg, &forwarded_now);
+    sfu.shutdown();
+    result
+}
+
+fn drive(sfu: &Sfu, cfg: BenchConfig, forwarded_now: &dyn Fn() -> u64) -> Result<SfuResult, LoadError> {
+    let pid = std::process::id();
+    let tid = threads_named(pid, "sfu-worker-0").first().copied().ok_or(LoadError::Sfu("no sfu-worker-0 thread".into()))?;
+    let cpu_source =
+        if std::path::Path::new(&format!("/proc/{pid}/task/{tid}/schedstat")).exists() { "schedstat" } else { "stat" };
+    let room = RoomId("bench".into());
+    let (ev_tx, ev_rx) = mpsc::channel::<(ParticipantId, SfuEvent)>();
+    let t0 = Instant::now();
+    let mut legs = Vec::with_capacity(cfg.fanout + 1);
+    for i in 0..=cfg.fanout {
+        let id = ParticipantId(1 + i as u64);
+        let tx = ev_tx.clone();
+        sfu.join(&room, id, Box::new(move |e| drop(tx.send((id, e))))).map_err(|e| LoadError::Sfu(e.to_string()))?;
+        legs.push(Leg { id, sock: bind()?, peer: None, received: 0 });
+    }
+    // Leg 0 publishes one video track.
+    let mut publisher = Peer::new(legs[0].sock.local_addr()?, t0)?;
+    publisher.add_send_track("bench", true, 0xBEEF_0001)?;
+    let offer = publisher.create_offer(t0)?;
+    legs[0].peer = Some(publisher);
+    sfu.command(legs[0].id, ParticipantCommand::PublisherOffer(offer)).map_err(|e| LoadError::Sfu(e.to_string()))?;
+
+    let fds: Vec<i32> = legs.iter().map(|l| l.sock.as_raw_fd()).collect();
+    let mut ready = Vec::new();
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    let mut connected = vec![false; legs.len()];
+    let payload = |start: bool| {
+        let mut v = vec![0u8; cfg.payload];
+        // VP8 descriptor: S=1 on the first packet of a frame, and a keyframe payload header (P=0).
+        v[0] = if start { 0x10 } else { 0x00 };
+        for (k, b) in v.iter_mut().enumerate().skip(2) {
+            *b = (k * 31) as u8;
+        }
+        Bytes::from(v)
+    };
+    let (first, rest) = (payload(true), payload(false));
+    let mut media_from: Option<Instant> = None;
+    let mut sent = 0u64;
+    let mut window: Option<(Instant, u64, u64, u64)> = None;
+    let mut last_fwd = 0u64;
+    let mut last_check = Instant::now();
+    let mut setup_ms = 0.0;
+    loop {
+        let now = Instant::now();
+        while let Ok((id, e)) = ev_rx.try_recv() {
+            let i = (id.0 - 1) as usize;
+            match e {
+                SfuEvent::PublisherAnswer(sdp) => {
+                    if let Some(p) = legs[i].peer.as_mut() {
+                        p.accept_answer(now, sdp)?;
+                    }
+                }
+                SfuEvent::SubscriberOffer(sdp) => {
+                    if legs[i].peer.is_none() {
+                        legs[i].peer = Some(Peer::new(legs[i].sock.local_addr()?, now)?);
+                    }
+                    if let Some(p) = legs[i].peer.as_mut() {
+                        let answer = p.accept_offer(now, sdp)?;
+                        sfu.command(id, ParticipantCommand::SubscriberAnswer(answer)).map_err(|e| LoadError::Sfu(e.to_string()))?;
+                    }
+                }
+                SfuEvent::Closed(reason) => return Err(LoadError::Sfu(format!("participant {id} closed: {reason:?}"))),
+                SfuEvent::Error { message, .. } => return Err(LoadError::Sfu(format!("participant {id}: {message}"))),
+                _ => {}
+            }
+        }
+        // Media: paced 1-in-8 frame starts, like the reference harness.
+        if let Some(from) = media_from {
+            let due = (now.duration_since(from).as_secs_f64() * cfg.rate as f64) as u64;
+            if let Some(p) = legs[0].peer.as_mut() {
+                let pt = p.tracks[0].pt;
+                while sent < due {
+                    let start = sent % 8 == 0;
+                    let h = Header {
+                        version: 2,
+                        marker: sent % 8 == 7,
+                        payload_type: pt,
+                        sequence_number: sent as u16,
+                        timestamp: (sent / 8 * 3000) as u32,
+                        ssrc: 0xBEEF_0001,
+                        ..Default::default()
+                    };
+                    p.send_rtp(now, 0, h, if start { first.clone() } else { rest.clone() });
+                    sent += 1;
+                }
+            }
+        }
+        // I/O and timers of every client peer.
+        for (i, leg) in legs.iter_mut().enumerate() {
+            let Some(p) = leg.peer.as_mut() else { continue };
+            if p.deadline <= now {
+                p.handle_timeout(now);
+            }
+            flush(p, &leg.sock, &mut out, &mut events);
+            for e in events.drain(..) {
+                match e {
+                    PeerEvent::Connected => connected[i] = true,
+                    PeerEvent::Rtp(_) => leg.received += 1,
+                    PeerEvent::Failed => return Err(LoadError::Sfu(format!("client {i} connection failed"))),
+                    PeerEvent::KeyframeRequest => {}
+                }
+            }
+        }
+        if media_from.is_none() && connected.iter().all(|c| *c) {
+            setup_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            media_from = Some(Instant::now());
+        }
+        if media_from.is_none() && t0.elapsed() > SETUP_TIMEOUT {
+            let n = connected.iter().filter(|c| **c).count();
+            return Err(LoadError::Timeout(if n == 0 { "no client connected to the SFU" } else { "not every client connected to the SFU" }));
+        }
+        // Measurement window, aligned with the worker's once-a-second counter flushes.
+        if let Some(from) = media_from
+            && now >= from + WARMUP
+            && now.duration_since(last_check) >= Duration::from_millis(2)
+        {
+            last_check = now;
+            let fwd = forwarded_now();
+            let flushed = fwd != last_fwd;
+            last_fwd = fwd;
+            let received: u64 = legs.iter().map(|l| l.received).sum();
+            match window {
+                None if flushed => window = Some((now, thread_cpu_ns(std::process::id(), tid).unwrap_or(0), fwd, received)),
+                Some((w0, cpu0, f0, r0)) if flushed && now.duration_since(w0).as_secs_f64() >= cfg.seconds => {
+                    let cpu = thread_cpu_ns(std::process::id(), tid).unwrap_or(0).saturating_sub(cpu0);
+                    let n = fwd - f0;
+                    return Ok(SfuResult {
+                        ns_per_packet: cpu as f64 / n.max(1) as f64,
+                        forwarded: n,
+                        cpu_ns: cpu,
+                        seconds: now.duration_since(w0).as_secs_f64(),
+                        received: received - r0,
+                        setup_ms,
+                        cpu_source,
+                    });
+                }
+                _ => {}
+            }
+            if now.duration_since(from) > WARMUP + Duration::from_secs_f64(cfg.seconds) + Duration::from_secs(10) {
+                return Err(LoadError::Timeout("the SFU's forwarded-packet counter did not move"));
+            }
+        }
+        // Sleep until a datagram, a deadline or the next packet (bounded, so SFU events are seen quickly).
+        let mut wake = now + Duration::from_millis(2);
+        for l in &legs {
+            if let Some(p) = &l.peer {
+                wake = wake.min(p.deadline);
+            }
+        }
+        if media_from.is_some() {
+            wake = wake.min(now + Duration::from_micros(500));
+        }
+        let timeout = wake.saturating_duration_since(Instant::now());
+        if !timeout.is_zero() {
+            poll_readable(&fds, timeout, &mut ready);
+        } else {
+            ready.clear();
+            ready.resize(fds.len(), true);
+        }
+        for (i, leg) in legs.iter_mut().enumerate() {
+            if !ready.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            for _ in 0..256 {
+                let Ok((n, src)) = leg.sock.recv_from(&mut buf) else { break };
+                if let Some(p) = leg.peer.as_mut() {
+                    p.handle_datagram(Instant::now(), src, &buf[..n]);
+                }
+            }
+        }
+    }
+}
+
+fn flush(p: &mut Peer, sock: &UdpSocket, out: &mut Vec<(SocketAddr, BytesMut)>, events: &mut Vec<PeerEvent>) {
+    p.drain(out, events);
+    for (dst, data) in out.drain(..) {
+        let _ = sock.send_to(&data, dst);
+    }
+}

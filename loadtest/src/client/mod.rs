@@ -1,0 +1,330 @@
+//! One simulated participant: signaling over WebSocket (docs/protocol.md), a publisher and a subscriber peer
+//! connection, each on its own UDP socket behind an optional impairment shim, and the media it sends.
+//!
+//! Runs as a task on a single-threaded runtime; its statistics live in a shared [`ClientStats`] the run reads.
+
+mod net;
+pub mod proto;
+pub mod sender;
+mod signal;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+
+use crate::error::LoadError;
+use crate::media::audio::AudioLoop;
+use crate::media::trailer::Trailer;
+use crate::media::video::Clip;
+use crate::peer::PeerEvent;
+use crate::shim::ImpairmentConfig;
+use crate::stats::{LatencyHistogram, StreamStats};
+use crate::{now_ms, now_us};
+use net::PeerIo;
+pub use net::set_buffers;
+use sender::{MediaSender, Outgoing, SpeakerTurn};
+use proto::{ClientMsg, ServerMsg};
+use signal::Signal;
+
+/// Time allowed from connecting to a connected peer connection.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What one participant does.
+#[derive(Clone)]
+pub struct ClientSpec {
+    /// Unique in the run; carried in the payload trailer.
+    pub index: u32,
+    pub ws_url: String,
+    pub room: String,
+    pub token: String,
+    pub name: String,
+    pub audio: Option<Arc<AudioLoop>>,
+    pub video: Option<(Arc<Clip>, u8)>,
+    pub turn: SpeakerTurn,
+    pub impairment: ImpairmentConfig,
+    /// When to leave.
+    pub until: Instant,
+}
+
+/// What one participant saw. Shared with the run, which reads it while the client runs.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub publishes: bool,
+    pub join_ms: Option<f64>,
+    pub first_media_ms: Option<f64>,
+    pub error: Option<String>,
+    /// Received streams by SSRC.
+    pub streams: HashMap<u32, StreamStats>,
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub rx_audio: u64,
+    pub rx_video: u64,
+    pub keyframe_requests: u64,
+    pub undecodable: u64,
+    pub shim_dropped: u64,
+    pub subscribe_offers: u64,
+    pub done: bool,
+}
+
+/// Shared across all clients of a run (single thread: `Rc<RefCell>`).
+pub struct Shared {
+    pub latency: LatencyHistogram,
+}
+
+pub type SharedRef = Rc<RefCell<Shared>>;
+
+/// Run one participant to the end; errors end up in `stats.error`.
+pub async fn run(spec: ClientSpec, stats: Rc<RefCell<ClientStats>>, shared: SharedRef) {
+    let started = Instant::now();
+    stats.borrow_mut().publishes = spec.audio.is_some() || spec.video.is_some();
+    let result = Client::new(spec, stats.clone(), shared, started).await;
+    let result = match result {
+        Ok(mut c) => c.run().await,
+        Err(e) => Err(e),
+    };
+    let mut s = stats.borrow_mut();
+    if let Err(e) = result {
+        s.error.get_or_insert(e.to_string());
+    }
+    let end = now_ms(Instant::now());
+    for st in s.streams.values_mut() {
+        st.close(end);
+    }
+    s.done = true;
+}
+
+struct Client {
+    spec: ClientSpec,
+    stats: Rc<RefCell<ClientStats>>,
+    shared: SharedRef,
+    started: Instant,
+    signal: Signal,
+    publisher: Option<PeerIo>,
+    subscriber: Option<PeerIo>,
+    sender: Option<MediaSender>,
+    events: Vec<PeerEvent>,
+    outgoing: Vec<Outgoing>,
+}
+
+impl Client {
+    async fn new(
+        spec: ClientSpec,
+        stats: Rc<RefCell<ClientStats>>,
+        shared: SharedRef,
+        started: Instant,
+    ) -> Result<Client, LoadError> {
+        let mut signal = Signal::connect(&spec.ws_url).await?;
+        signal
+            .send(&ClientMsg::Join { protocol: proto::PROTOCOL, room: &spec.room, token: &spec.token, name: &spec.name })
+            .await?;
+        Ok(Client {
+            spec,
+            stats,
+            shared,
+            started,
+            signal,
+            publisher: None,
+            subscriber: None,
+            sender: None,
+            events: Vec::new(),
+            outgoing: Vec::new(),
+        })
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    async fn run(&mut self) -> Result<(), LoadError> {
+        let mut joined = false;
+        loop {
+            let now = Instant::now();
+            if now >= self.spec.until {
+                break;
+            }
+            if self.stats.borrow().join_ms.is_none() && now.duration_since(self.started) > JOIN_TIMEOUT {
+                return Err(LoadError::Timeout("join (signaling and ICE/DTLS)"));
+            }
+            let wake = self.next_wake(now);
+            tokio::select! {
+                msg = self.signal.recv() => {
+                    let Some(msg) = msg? else { return Err(LoadError::Signaling("server closed the WebSocket".into())) };
+                    self.on_message(msg, &mut joined).await?;
+                }
+                r = recv_opt(&self.publisher) => {
+                    if let Some(io) = self.publisher.as_mut() { io.on_readable(r); }
+                    self.pump().await?;
+                }
+                r = recv_opt(&self.subscriber) => {
+                    if let Some(io) = self.subscriber.as_mut() { io.on_readable(r); }
+                    self.pump().await?;
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    self.pump().await?;
+                }
+            }
+        }
+        let _ = self.signal.send(&ClientMsg::Leave {}).await;
+        for io in [self.publisher.as_mut(), self.subscriber.as_mut()].into_iter().flatten() {
+            io.peer.close();
+            io.flush(Instant::now(), &mut self.events);
+        }
+        self.signal.close().await;
+        Ok(())
+    }
+
+    fn next_wake(&self, now: Instant) -> Instant {
+        let mut t = self.spec.until.min(now + Duration::from_millis(250));
+        for io in [&self.publisher, &self.subscriber].into_iter().flatten() {
+            t = t.min(io.next_wake());
+        }
+        if let (Some(s), Some(p)) = (&self.sender, &self.publisher)
+            && p.peer.connected
+            && let Some(at) = s.next_at()
+        {
+            t = t.min(at);
+        }
+        t.max(now)
+    }
+
+    async fn on_message(&mut self, msg: ServerMsg, joined: &mut bool) -> Result<(), LoadError> {
+        let now = Instant::now();
+        match msg {
+            ServerMsg::Joined {} => {
+                *joined = true;
+                if self.spec.audio.is_some() || self.spec.video.is_some() {
+                    let mut io = PeerIo::bind(now, self.spec.impairment, self.spec.index as u64 * 2).await?;
+                    let name = format!("{}", self.spec.index);
+                    let ssrc = 0x1000_0000 | (self.spec.index << 4);
+                    if self.spec.audio.is_some() {
+                        io.peer.add_send_track(&name, false, ssrc)?;
+                    }
+                    if self.spec.video.is_some() {
+                        io.peer.add_send_track(&name, true, ssrc | 1)?;
+                    }
+                    let sdp = io.peer.create_offer(now)?;
+                    self.publisher = Some(io);
+                    self.signal.send(&ClientMsg::PublishOffer { sdp: &sdp }).await?;
+                }
+            }
+            ServerMsg::PublishAnswer { sdp } => {
+                let Some(io) = self.publisher.as_mut() else { return Ok(()) };
+                io.peer.accept_answer(now, sdp)?;
+                let audio = self.spec.audio.clone().map(|a| (0, a));
+                let vi = if self.spec.audio.is_some() { 1 } else { 0 };
+                let video = self.spec.video.clone().map(|(c, l)| (vi, c, l));
+                let offset = (self.spec.index as usize * 37) % 500;
+                self.sender = Some(MediaSender::new(self.spec.index, now, audio, video, self.spec.turn, offset));
+            }
+            ServerMsg::SubscribeOffer { sdp } => {
+                if self.subscriber.is_none() {
+                    let seed = self.spec.index as u64 * 2 + 1;
+                    self.subscriber = Some(PeerIo::bind(now, self.spec.impairment, seed).await?);
+                }
+                self.stats.borrow_mut().subscribe_offers += 1;
+                let Some(io) = self.subscriber.as_mut() else { return Ok(()) };
+                let answer = io.peer.accept_offer(now, sdp)?;
+                self.signal.send(&ClientMsg::SubscribeAnswer { sdp: &answer }).await?;
+            }
+            ServerMsg::Error { code, message, fatal } => {
+                if fatal || !*joined {
+                    return Err(LoadError::Refused { code, message });
+                }
+                self.stats.borrow_mut().error.get_or_insert(format!("{code}: {message}"));
+            }
+            _ => {}
+        }
+        self.pump().await
+    }
+
+    /// Run timers, send due media, flush datagrams, and account for what arrived.
+    async fn pump(&mut self) -> Result<(), LoadError> {
+        let now = Instant::now();
+        if let (Some(io), Some(sender)) = (self.publisher.as_mut(), self.sender.as_mut())
+            && io.peer.connected
+        {
+            let pts = (io.peer.tracks.iter().find(|t| !t.video).map_or(111, |t| t.pt), io.peer.tracks.iter().find(|t| t.video).map_or(96, |t| t.pt));
+            let ssrcs = (io.peer.tracks.iter().find(|t| !t.video).map_or(0, |t| t.ssrc), io.peer.tracks.iter().find(|t| t.video).map_or(0, |t| t.ssrc));
+            sender.poll(now, pts, ssrcs, &mut self.outgoing);
+            let mut sent = 0;
+            for o in self.outgoing.drain(..) {
+                if io.peer.send_rtp(now, o.track, o.header, o.payload) {
+                    sent += 1;
+                }
+            }
+            self.stats.borrow_mut().tx_packets += sent;
+        }
+        for (is_pub, io) in [(true, self.publisher.as_mut()), (false, self.subscriber.as_mut())] {
+            let Some(io) = io else { continue };
+            io.service(now, &mut self.events);
+            for ev in self.events.drain(..) {
+                match ev {
+                    PeerEvent::Rtp(pkt) if !is_pub => on_rtp(&self.stats, &self.shared, &pkt, now),
+                    PeerEvent::KeyframeRequest if is_pub => {
+                        self.stats.borrow_mut().keyframe_requests += 1;
+                        if let Some(s) = self.sender.as_mut() {
+                            s.request_keyframe();
+                        }
+                    }
+                    PeerEvent::Connected => {
+                        let mut st = self.stats.borrow_mut();
+                        // Joined: our publisher is up, or for a receive-only participant, its subscriber.
+                        if st.join_ms.is_none() && (is_pub || !st.publishes) {
+                            st.join_ms = Some(self.started.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                    PeerEvent::Failed => {
+                        return Err(LoadError::Rtc {
+                            context: if is_pub { "publisher" } else { "subscriber" },
+                            message: "connection failed".into(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            let mut st = self.stats.borrow_mut();
+            st.undecodable += std::mem::take(&mut io.undecodable);
+            st.shim_dropped = io.shim_dropped();
+        }
+        if self.stats.borrow().first_media_ms.is_none() && self.stats.borrow().rx_packets > 0 {
+            let ms = self.elapsed_ms();
+            self.stats.borrow_mut().first_media_ms = Some(ms);
+        }
+        Ok(())
+    }
+}
+
+async fn recv_opt(io: &Option<PeerIo>) -> std::io::Result<()> {
+    match io {
+        Some(io) => io.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn on_rtp(stats: &Rc<RefCell<ClientStats>>, shared: &SharedRef, pkt: &rtc::rtp::packet::Packet, now: Instant) {
+    let mut st = stats.borrow_mut();
+    let len = pkt.payload.len();
+    st.rx_packets += 1;
+    st.rx_bytes += len as u64;
+    let arrival = now_ms(now);
+    let trailer = Trailer::parse(&pkt.payload);
+    let video = trailer.map(|t| t.video).unwrap_or(pkt.header.payload_type != 111);
+    if video {
+        st.rx_video += 1;
+    } else {
+        st.rx_audio += 1;
+    }
+    let clock = if video { 90_000 } else { 48_000 };
+    st.streams
+        .entry(pkt.header.ssrc)
+        .or_insert_with(|| StreamStats::new(clock, video))
+        .on_packet(pkt.header.sequence_number, pkt.header.timestamp, len, arrival);
+    if let Some(t) = trailer {
+        let latency_ms = now_us(now).saturating_sub(t.sent_us) as f64 / 1000.0;
+        shared.borrow_mut().latency.record(latency_ms);
+    }
+}

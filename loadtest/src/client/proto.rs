@@ -1,0 +1,54 @@
+//! The signaling messages this client uses, written from `docs/protocol.md` (version 1) rather than shared with
+//! the server's types: the load test checks the documented protocol, not the server's own serialisation.
+
+use serde::{Deserialize, Serialize};
+
+pub const PROTOCOL: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg<'a> {
+    Join { protocol: u32, room: &'a str, token: &'a str, name: &'a str },
+    PublishOffer { sdp: &'a str },
+    SubscribeAnswer { sdp: &'a str },
+    Leave {},
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Joined {},
+    PublishAnswer { sdp: String },
+    SubscribeOffer { sdp: String },
+    Error {
+        code: String,
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        fatal: bool,
+    },
+    /// Room events, pongs and anything newer: not needed by the load test.
+    #[serde(other)]
+    Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_as_documented() {
+        let j = serde_json::to_value(ClientMsg::Join { protocol: 1, room: "r", token: "t", name: "n" }).unwrap();
+        assert_eq!(j, serde_json::json!({"type": "join", "protocol": 1, "room": "r", "token": "t", "name": "n"}));
+        let l = serde_json::to_value(ClientMsg::Leave {}).unwrap();
+        assert_eq!(l, serde_json::json!({"type": "leave"}));
+        let m: ServerMsg = serde_json::from_str(r#"{"type":"subscribe_offer","sdp":"v=0"}"#).unwrap();
+        assert!(matches!(m, ServerMsg::SubscribeOffer { sdp } if sdp == "v=0"));
+        let e: ServerMsg = serde_json::from_str(r#"{"type":"error","code":"token_expired","message":"x","fatal":true}"#).unwrap();
+        assert!(matches!(e, ServerMsg::Error { fatal: true, .. }));
+        let o: ServerMsg = serde_json::from_str(r#"{"type":"participant_joined","participant":{}}"#).unwrap();
+        assert!(matches!(o, ServerMsg::Other));
+        let joined: ServerMsg = serde_json::from_str(r#"{"type":"joined","protocol":1,"you":{}}"#).unwrap();
+        assert!(matches!(joined, ServerMsg::Joined {}));
+    }
+}

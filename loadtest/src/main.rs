@@ -1,0 +1,227 @@
+//! `plenum-loadtest`: real WebRTC load against a Plenum server, and the forwarding benchmark.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use plenum_loadtest::bench::{BenchConfig, bench_forward};
+use plenum_loadtest::report::{self, Limits};
+use plenum_loadtest::run::{RunConfig, Scenario};
+use plenum_loadtest::shim::ImpairmentConfig;
+use plenum_loadtest::{LoadError, run};
+
+#[derive(Debug, Parser)]
+#[command(name = "plenum-loadtest", version, about = "Real WebRTC load for Plenum, and the forwarding benchmark")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Join simulated participants to a running server and report what they saw.
+    ///
+    /// To see which side runs out of CPU, pin them apart: `taskset -c 0 plenum serve` and
+    /// `taskset -c 1 plenum-loadtest run ...`.
+    Run(RunArgs),
+    /// The real SFU in-process (1 worker) with 1 publisher and N subscribers over loopback, against a naive UDP
+    /// forwarder in the same run: CPU time of the forwarding thread per forwarded packet.
+    BenchForward(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The server's token secret (else read from --secret-file).
+    #[arg(long, env = "PLENUM_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// File with the server's token secret.
+    #[arg(long, default_value = "data/secret")]
+    secret_file: PathBuf,
+    #[arg(long, value_enum, default_value = "meeting")]
+    scenario: Scenario,
+    #[arg(long, default_value_t = 1)]
+    rooms: usize,
+    /// Publishers per room (meeting, audio-only).
+    #[arg(long, default_value_t = 4)]
+    publishers: usize,
+    /// Receive-only participants per room (webinar: the viewers).
+    #[arg(long, alias = "viewers", default_value_t = 0)]
+    subscribers: usize,
+    /// Joins per second.
+    #[arg(long, default_value_t = 5.0)]
+    ramp: f64,
+    /// Time after the last join, e.g. 30s, 5m.
+    #[arg(long, default_value = "30s", value_parser = humantime_secs)]
+    duration: Duration,
+    /// Ask for simulcast (not negotiated by the SFU yet: one layer is sent; the report says so).
+    #[arg(long, default_value = "off", value_parser = on_off)]
+    simulcast: bool,
+    /// Rotate the active speaker of each room every this many seconds (others send room noise).
+    #[arg(long, value_parser = humantime_secs)]
+    speakers_switch: Option<Duration>,
+    /// Opus DTX: leave out silent frames.
+    #[arg(long, default_value = "on", value_parser = on_off)]
+    dtx: bool,
+    /// Video layer without simulcast: 0 = 320x180, 1 = 640x360, 2 = 1280x720.
+    #[arg(long, default_value_t = 1)]
+    video_layer: usize,
+    /// Per-client impairment: random loss in % (each direction).
+    #[arg(long, default_value_t = 0.0)]
+    loss_pct: f64,
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Per-client rate cap in kbit/s (each direction; 0 = none).
+    #[arg(long, default_value_t = 0)]
+    rate_kbps: u32,
+    /// The server's process id for CPU and memory (default: a process named `plenum` running `serve`).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Exit non-zero when total loss exceeds this (%).
+    #[arg(long)]
+    max_loss_pct: Option<f64>,
+    /// Exit non-zero when the join time's p95 exceeds this (ms).
+    #[arg(long)]
+    max_join_p95_ms: Option<f64>,
+    /// Exit non-zero when more joins than this fail.
+    #[arg(long)]
+    max_failed_joins: Option<usize>,
+    /// No live progress.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    #[arg(long, default_value_t = 10)]
+    fanout: usize,
+    /// Measured seconds (after 2 s of warm-up).
+    #[arg(long, default_value_t = 8.0)]
+    seconds: f64,
+    /// Packets per second from the publisher.
+    #[arg(long, default_value_t = 1000)]
+    rate: u32,
+    /// RTP payload bytes.
+    #[arg(long, default_value_t = 1200)]
+    payload: usize,
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn humantime_secs(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, mul) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("not a duration: {s} (examples: 20s, 5m)"))?;
+    if !(0.0..=86_400.0).contains(&(v * mul)) {
+        return Err(format!("duration out of range: {s}"));
+    }
+    Ok(Duration::from_secs_f64(v * mul))
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err(format!("expected on or off, got {s}")),
+    }
+}
+
+fn write(path: &PathBuf, text: &str) -> Result<(), LoadError> {
+    std::fs::write(path, text).map_err(|source| LoadError::Write { path: path.display().to_string(), source })
+}
+
+fn secret(a: &RunArgs) -> Result<Vec<u8>, LoadError> {
+    let text = match &a.secret {
+        Some(s) => s.clone(),
+        None => std::fs::read_to_string(&a.secret_file).map_err(|e| {
+            LoadError::Arg(format!("cannot read the server secret {}: {e} (give --secret)", a.secret_file.display()))
+        })?,
+    };
+    // The server uses the trimmed text as the key.
+    Ok(text.trim().as_bytes().to_vec())
+}
+
+fn run_cmd(a: RunArgs) -> Result<bool, LoadError> {
+    let cfg = RunConfig {
+        url: a.url.clone(),
+        secret: secret(&a)?,
+        scenario: a.scenario,
+        rooms: a.rooms,
+        publishers: a.publishers,
+        subscribers: a.subscribers,
+        ramp: a.ramp,
+        duration: a.duration,
+        simulcast: a.simulcast,
+        speakers_switch: a.speakers_switch,
+        dtx: a.dtx,
+        video_layer: a.video_layer,
+        impairment: ImpairmentConfig {
+            loss_pct: a.loss_pct,
+            delay: Duration::from_millis(a.delay_ms),
+            jitter: Duration::from_millis(a.jitter_ms),
+            rate_kbps: a.rate_kbps,
+        },
+        server_pid: a.server_pid,
+        progress: !a.quiet,
+    };
+    let limits =
+        Limits { max_loss_pct: a.max_loss_pct, max_join_p95_ms: a.max_join_p95_ms, max_failed_joins: a.max_failed_joins };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let local = tokio::task::LocalSet::new();
+    let outcome = local.block_on(&rt, run::run(cfg))?;
+    let r = report::build(&outcome, limits);
+    print!("{}", report::render_text(&r));
+    if let Some(p) = &a.json {
+        write(p, &serde_json::to_string_pretty(&r).map_err(|e| LoadError::Arg(e.to_string()))?)?;
+    }
+    if let Some(p) = &a.html {
+        write(p, &report::render_html(&r))?;
+    }
+    Ok(r.limit_violations.is_empty())
+}
+
+fn bench_cmd(a: BenchArgs) -> Result<bool, LoadError> {
+    let r = bench_forward(BenchConfig { fanout: a.fanout, seconds: a.seconds, rate: a.rate, payload: a.payload })?;
+    let text = serde_json::to_string_pretty(&r).map_err(|e| LoadError::Arg(e.to_string()))?;
+    println!("{text}");
+    if let Some(p) = &a.json {
+        write(p, &text)?;
+    }
+    Ok(true)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => run_cmd(a),
+        Command::BenchForward(a) => bench_cmd(a),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("plenum-loadtest: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

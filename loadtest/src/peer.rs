@@ -1,0 +1,257 @@
+//! One WebRTC peer connection of a simulated participant, on webrtc-rs's sans-IO core (`rtc`).
+//!
+//! The peer owns no socket: datagrams go in with [`Peer::handle_datagram`], time with [`Peer::handle_timeout`],
+//! and [`Peer::drain`] hands out datagrams to send and what happened (media, keyframe requests, state). That
+//! keeps hundreds of peers on one thread.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rtc::interceptor::Registry;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::event::RTCPeerConnectionEvent;
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp;
+use rtc::rtp_transceiver::RTCRtpSenderId;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+
+use crate::error::LoadError;
+
+const FAR: Duration = Duration::from_secs(3600);
+/// Bound on one drain, so a misbehaving stack can never spin the event loop.
+const MAX_DRAIN_ROUNDS: usize = 10_000;
+
+fn opus() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn vp8() -> RTCRtpCodec {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback { typ: typ.into(), parameter: parameter.into() };
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![fb("nack", ""), fb("nack", "pli"), fb("ccm", "fir")],
+    }
+}
+
+fn media_engine() -> Result<MediaEngine, LoadError> {
+    let mut me = MediaEngine::default();
+    me.register_codec(RTCRtpCodecParameters { rtp_codec: opus(), payload_type: 111 }, RtpCodecKind::Audio)
+        .map_err(|e| LoadError::rtc("register opus", e))?;
+    me.register_codec(RTCRtpCodecParameters { rtp_codec: vp8(), payload_type: 96 }, RtpCodecKind::Video)
+        .map_err(|e| LoadError::rtc("register vp8", e))?;
+    Ok(me)
+}
+
+/// What a drain found besides datagrams.
+#[derive(Debug)]
+pub enum PeerEvent {
+    Rtp(rtp::Packet),
+    /// The remote asked for a keyframe (PLI or FIR).
+    KeyframeRequest,
+    Connected,
+    Failed,
+}
+
+/// A track this peer sends.
+#[derive(Debug, Clone, Copy)]
+pub struct SendTrack {
+    pub id: RTCRtpSenderId,
+    pub ssrc: u32,
+    pub video: bool,
+    /// Negotiated payload type (known after the answer).
+    pub pt: u8,
+}
+
+pub struct Peer {
+    pc: RTCPeerConnection,
+    pub local: SocketAddr,
+    pub deadline: Instant,
+    pub connected: bool,
+    pub failed: bool,
+    pub tracks: Vec<SendTrack>,
+}
+
+impl Peer {
+    /// A full-ICE peer with one host candidate at `local`.
+    pub fn new(local: SocketAddr, now: Instant) -> Result<Peer, LoadError> {
+        let se = SettingEngineBuilder::new().with_answering_dtls_role(RTCDtlsRole::Client).build();
+        let mut me = media_engine()?;
+        let registry =
+            register_default_interceptors(Registry::new(), &mut me).map_err(|e| LoadError::rtc("interceptors", e))?;
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_setting_engine(se)
+            .with_media_engine(me)
+            .with_interceptor_registry(registry)
+            .build(now)
+            .map_err(|e| LoadError::rtc("build", e))?;
+        let host = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: local.ip().to_string(),
+                port: local.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(|e| LoadError::rtc("host candidate", e))?;
+        let init = RTCIceCandidate::from(&host).to_json().map_err(|e| LoadError::rtc("candidate json", e))?;
+        pc.add_local_candidate(init).map_err(|e| LoadError::rtc("add candidate", e))?;
+        Ok(Peer { pc, local, deadline: now, connected: false, failed: false, tracks: Vec::new() })
+    }
+
+    /// Add a send-only track (its transceiver is created sendrecv by `add_track`; the SFU answers recvonly).
+    pub fn add_send_track(&mut self, name: &str, video: bool, ssrc: u32) -> Result<(), LoadError> {
+        let (kind, codec) = if video { (RtpCodecKind::Video, vp8()) } else { (RtpCodecKind::Audio, opus()) };
+        let track = MediaStreamTrack::new(
+            format!("lt-{name}"),
+            format!("lt-{name}-{}", if video { "video" } else { "audio" }),
+            format!("lt-{name}"),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+                codec,
+                ..Default::default()
+            }],
+        );
+        let id = self.pc.add_track(track).map_err(|e| LoadError::rtc("add track", e))?;
+        self.tracks.push(SendTrack { id, ssrc, video, pt: if video { 96 } else { 111 } });
+        Ok(())
+    }
+
+    pub fn create_offer(&mut self, now: Instant) -> Result<String, LoadError> {
+        let offer = self.pc.create_offer(None).map_err(|e| LoadError::rtc("create offer", e))?;
+        self.pc.set_local_description(now, offer.clone()).map_err(|e| LoadError::rtc("set local offer", e))?;
+        Ok(self.pc.local_description().unwrap_or(offer).sdp)
+    }
+
+    pub fn accept_answer(&mut self, now: Instant, sdp: String) -> Result<(), LoadError> {
+        let answer = RTCSessionDescription::answer(sdp).map_err(|e| LoadError::rtc("parse answer", e))?;
+        self.pc.set_remote_description(now, answer).map_err(|e| LoadError::rtc("set remote answer", e))?;
+        for t in &mut self.tracks {
+            let mime = if t.video { MIME_TYPE_VP8 } else { MIME_TYPE_OPUS };
+            if let Some(mut s) = self.pc.rtp_sender(t.id)
+                && let Some(c) = s.get_parameters().rtp_parameters.codecs.iter().find(|c| c.rtp_codec.mime_type == mime)
+            {
+                t.pt = c.payload_type;
+            }
+        }
+        Ok(())
+    }
+
+    /// Answer an offer (the subscriber connection; renegotiations too).
+    pub fn accept_offer(&mut self, now: Instant, sdp: String) -> Result<String, LoadError> {
+        let offer = RTCSessionDescription::offer(sdp).map_err(|e| LoadError::rtc("parse offer", e))?;
+        self.pc.set_remote_description(now, offer).map_err(|e| LoadError::rtc("set remote offer", e))?;
+        let answer = self.pc.create_answer(None).map_err(|e| LoadError::rtc("create answer", e))?;
+        self.pc.set_local_description(now, answer.clone()).map_err(|e| LoadError::rtc("set local answer", e))?;
+        Ok(self.pc.local_description().unwrap_or(answer).sdp)
+    }
+
+    /// Feed one received datagram. Errors (undecodable input) are counted by the caller, never fatal.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) -> bool {
+        let msg = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.local,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(data),
+        };
+        self.pc.handle_read(msg).is_ok()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let _ = self.pc.handle_timeout(now);
+    }
+
+    /// Send one RTP packet on a track (sequence number, timestamp, SSRC and PT set by the caller).
+    pub fn send_rtp(&mut self, now: Instant, track: usize, header: rtp::header::Header, payload: Bytes) -> bool {
+        let Some(t) = self.tracks.get(track) else { return false };
+        let pkt = rtp::packet::Packet { header, payload };
+        match self.pc.rtp_sender(t.id) {
+            Some(mut s) => s.write_rtp(now, pkt).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Take everything the stack produced: datagrams into `out`, the rest into `events`. Updates the deadline.
+    pub fn drain(&mut self, out: &mut Vec<(SocketAddr, BytesMut)>, events: &mut Vec<PeerEvent>) {
+        for _ in 0..MAX_DRAIN_ROUNDS {
+            let mut any = false;
+            while let Some(msg) = self.pc.poll_write() {
+                any = true;
+                out.push((msg.transport.peer_addr, msg.message));
+            }
+            while let Some(ev) = self.pc.poll_event() {
+                any = true;
+                if let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) = ev {
+                    match s {
+                        RTCPeerConnectionState::Connected => {
+                            self.connected = true;
+                            events.push(PeerEvent::Connected);
+                        }
+                        RTCPeerConnectionState::Failed => {
+                            self.failed = true;
+                            events.push(PeerEvent::Failed);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            while let Some(TaggedRTCMessage { message, .. }) = self.pc.poll_read() {
+                any = true;
+                match message {
+                    RTCMessage::RtpPacket(_, pkt) => events.push(PeerEvent::Rtp(pkt)),
+                    RTCMessage::RtcpPacket(_, pkts) => {
+                        let wants_key = pkts.iter().any(|p| {
+                            p.as_any().downcast_ref::<PictureLossIndication>().is_some()
+                                || p.as_any().downcast_ref::<FullIntraRequest>().is_some()
+                        });
+                        if wants_key {
+                            events.push(PeerEvent::KeyframeRequest);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        self.deadline = self.pc.poll_timeout().unwrap_or_else(|| Instant::now() + FAR);
+    }
+
+    pub fn close(&mut self) {
+        let _ = self.pc.close();
+    }
+}

@@ -1,0 +1,137 @@
+//! `plenum-loadtest run`: build the participants of a scenario, start them at the ramp rate on one thread,
+//! sample the server and the clients every second, and hand everything to the report.
+
+mod plan;
+mod sampler;
+
+use std::cell::RefCell;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use plan::{Scenario, plan};
+pub use sampler::Sample;
+
+use crate::client::{self, ClientStats, Shared};
+use crate::error::LoadError;
+use crate::media::audio::AudioLoop;
+use crate::media::video::Clip;
+use crate::shim::ImpairmentConfig;
+use crate::stats::LatencyHistogram;
+
+/// Everything `run` needs (the CLI fills it in).
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    pub secret: Vec<u8>,
+    pub scenario: Scenario,
+    pub rooms: usize,
+    pub publishers: usize,
+    pub subscribers: usize,
+    /// Joins per second over all rooms.
+    pub ramp: f64,
+    /// Steady time after the last join.
+    pub duration: Duration,
+    pub simulcast: bool,
+    pub speakers_switch: Option<Duration>,
+    pub dtx: bool,
+    /// Video layer sent without simulcast: 0 low, 1 mid, 2 high.
+    pub video_layer: usize,
+    pub impairment: ImpairmentConfig,
+    pub server_pid: Option<u32>,
+    pub progress: bool,
+}
+
+/// What a run produced: raw material for [`crate::report`].
+pub struct RunOutcome {
+    pub config: RunConfig,
+    pub clients: Vec<Rc<RefCell<ClientStats>>>,
+    pub latency: LatencyHistogram,
+    pub samples: Vec<Sample>,
+    pub server_pid: Option<u32>,
+    pub server_cpus: usize,
+    /// When every participant had started (seconds from the run's start): the steady phase begins after it.
+    pub ramp_end_s: f64,
+    pub wall_s: f64,
+    pub audio_kbps: f64,
+    pub video_kbps: f64,
+}
+
+/// The WebSocket URL and HTTP address of a server base URL.
+pub fn endpoints(url: &str) -> Result<(String, SocketAddr), LoadError> {
+    let url = url.trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| LoadError::Arg(format!("not a URL: {url}")))?;
+    let ws_scheme = match scheme {
+        "http" => "ws",
+        "https" => return Err(LoadError::Arg("https is not supported (load tests run on loopback)".into())),
+        other => return Err(LoadError::Arg(format!("unsupported scheme {other}"))),
+    };
+    let host = rest.split('/').next().unwrap_or(rest);
+    let addr = host
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| LoadError::Arg(format!("cannot resolve {host} (give host:port)")))?;
+    Ok((format!("{ws_scheme}://{host}/ws"), addr))
+}
+
+/// Run a scenario to the end (single-threaded: call from a current-thread runtime inside a `LocalSet`).
+pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
+    let (ws_url, http_addr) = endpoints(&cfg.url)?;
+    crate::epoch();
+    let audio = Arc::new(AudioLoop::encode(cfg.dtx, 32_000)?);
+    let clip = Arc::new(Clip::layer(cfg.video_layer)?);
+    let start = Instant::now();
+    let specs = plan(&cfg, &ws_url, audio.clone(), clip.clone(), start)?;
+    let total = specs.len();
+    let ramp_s = total as f64 / cfg.ramp.max(0.01);
+    let shared = Rc::new(RefCell::new(Shared { latency: LatencyHistogram::new(2000, 0.5) }));
+    let clients: Vec<Rc<RefCell<ClientStats>>> = (0..total).map(|_| Rc::default()).collect();
+
+    // Launch at the ramp rate.
+    let launcher = {
+        let clients = clients.clone();
+        let shared = shared.clone();
+        let ramp = cfg.ramp.max(0.01);
+        tokio::task::spawn_local(async move {
+            for (i, spec) in specs.into_iter().enumerate() {
+                tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / ramp)).into()).await;
+                tokio::task::spawn_local(client::run(spec, clients[i].clone(), shared.clone()));
+            }
+        })
+    };
+
+    let server_pid = cfg.server_pid.or_else(crate::probe::find_server_pid);
+    let mut sampler = sampler::Sampler::new(start, server_pid, http_addr, total, cfg.progress);
+    let end = start + Duration::from_secs_f64(ramp_s) + cfg.duration;
+    // Everyone leaves at `end`; allow a little for the goodbyes.
+    let hard_end = end + Duration::from_secs(5);
+    let mut next = start;
+    loop {
+        next += Duration::from_secs(1);
+        tokio::time::sleep_until(next.into()).await;
+        sampler.sample(&clients).await;
+        let all_done = launcher.is_finished() && clients.iter().all(|c| c.borrow().done);
+        if all_done || Instant::now() >= hard_end {
+            break;
+        }
+    }
+    sampler.finish();
+    launcher.abort();
+    let latency = shared.borrow().latency.clone();
+    let server_cpus = server_pid.map(crate::probe::allowed_cpus).unwrap_or(0);
+    Ok(RunOutcome {
+        config: cfg,
+        clients,
+        latency,
+        samples: sampler.samples,
+        server_pid,
+        server_cpus,
+        ramp_end_s: ramp_s,
+        wall_s: start.elapsed().as_secs_f64(),
+        audio_kbps: 32.0,
+        video_kbps: clip.kbps(),
+    })
+}
