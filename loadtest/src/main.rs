@@ -99,6 +99,9 @@ struct RunArgs {
     /// No live progress.
     #[arg(long)]
     quiet: bool,
+    /// Pin the load generator to this CPU (pin the server to another one: `taskset -c 0 plenum serve`).
+    #[arg(long)]
+    pin: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,6 +165,9 @@ fn secret(a: &RunArgs) -> Result<Vec<u8>, LoadError> {
 }
 
 fn run_cmd(a: RunArgs) -> Result<bool, LoadError> {
+    if let Some(cpu) = a.pin {
+        pin_to(cpu)?;
+    }
     let cfg = RunConfig {
         url: a.url.clone(),
         secret: secret(&a)?,
@@ -198,6 +204,20 @@ fn run_cmd(a: RunArgs) -> Result<bool, LoadError> {
         write(p, &report::render_html(&r))?;
     }
     Ok(r.limit_violations.is_empty())
+}
+
+/// Restrict this process (the load generator's one thread, and any helper) to one CPU.
+fn pin_to(cpu: usize) -> Result<(), LoadError> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(LoadError::Arg(format!("no CPU {cpu}")));
+    }
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET and sched_setaffinity get valid pointers and sizes.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    if ok { Ok(()) } else { Err(LoadError::Arg(format!("cannot pin to CPU {cpu}: {}", std::io::Error::last_os_error()))) }
 }
 
 fn bench_cmd(a: BenchArgs) -> Result<bool, LoadError> {

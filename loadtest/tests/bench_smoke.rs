@@ -4,6 +4,7 @@
 use plenum_loadtest::bench::{BenchConfig, bench_forward};
 
 #[test]
+#[ignore = "a benchmark run: run alone by the load-test step of scripts/test.sh (cargo test -- --ignored)"]
 fn bench_forward_small_produces_a_complete_result() {
     let r = bench_forward(BenchConfig { fanout: 5, seconds: 3.0, rate: 500, payload: 1200 }).expect("bench runs");
     let v = serde_json::to_value(&r).unwrap();

@@ -11,6 +11,7 @@ use serde_json::Value;
 const SECRET: &str = "loadtest-ci-secret-0123456789abcdef0123";
 
 #[test]
+#[ignore = "a load test: run alone by the load-test step of scripts/test.sh (cargo test -- --ignored)"]
 fn two_rooms_of_four_for_twenty_seconds() {
     let dir = std::env::temp_dir().join(format!("plenum-loadtest-ci-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -55,7 +55,16 @@ pub fn run(cfg: BenchConfig) -> Result<SfuResult, LoadError> {
 
 fn drive(sfu: &Sfu, cfg: BenchConfig, forwarded_now: &dyn Fn() -> u64) -> Result<SfuResult, LoadError> {
     let pid = std::process::id();
-    let tid = threads_named(pid, "sfu-worker-0").first().copied().ok_or(LoadError::Sfu("no sfu-worker-0 thread".into()))?;
+    // The worker names itself once it runs: give it a moment.
+    let mut tid = None;
+    for _ in 0..200 {
+        tid = threads_named(pid, "sfu-worker-0").first().copied();
+        if tid.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let tid = tid.ok_or(LoadError::Sfu("no sfu-worker-0 thread".into()))?;
     let cpu_source =
         if std::path::Path::new(&format!("/proc/{pid}/task/{tid}/schedstat")).exists() { "schedstat" } else { "stat" };
     let room = RoomId("bench".into());

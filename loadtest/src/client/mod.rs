@@ -72,7 +72,10 @@ pub struct ClientStats {
 
 /// Shared across all clients of a run (single thread: `Rc<RefCell>`).
 pub struct Shared {
+    /// End-to-end latency of packets received in the steady phase (after `steady_from`): while participants
+    /// still join, this one thread also does their DTLS handshakes, which would be blamed on the server.
     pub latency: LatencyHistogram,
+    pub steady_from: Instant,
 }
 
 pub type SharedRef = Rc<RefCell<Shared>>;
@@ -323,7 +326,9 @@ fn on_rtp(stats: &Rc<RefCell<ClientStats>>, shared: &SharedRef, pkt: &rtc::rtp::
         .entry(pkt.header.ssrc)
         .or_insert_with(|| StreamStats::new(clock, video))
         .on_packet(pkt.header.sequence_number, pkt.header.timestamp, len, arrival);
-    if let Some(t) = trailer {
+    if let Some(t) = trailer
+        && now >= shared.borrow().steady_from
+    {
         let latency_ms = now_us(now).saturating_sub(t.sent_us) as f64 / 1000.0;
         shared.borrow_mut().latency.record(latency_ms);
     }

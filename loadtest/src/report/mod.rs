@@ -3,7 +3,7 @@
 mod html;
 mod text;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -35,6 +35,7 @@ pub struct Report {
     /// Per receiving participant: lost / expected over all its streams, in %.
     pub loss_pct: Percentiles,
     pub loss_pct_total: f64,
+    /// Send time (payload trailer) to receipt, packets received in the steady phase only.
     pub e2e_latency_ms: Percentiles,
     pub e2e_latency_histogram: Vec<(f64, u64)>,
     /// Per received stream: RFC 3550 interarrival jitter at the end, ms.
@@ -147,7 +148,6 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
     let mut m = MediaFlow::default();
     let (mut freezes_total, mut freeze_s) = (0u64, 0.0);
     let mut failed = 0;
-    let _: HashSet<u32> = HashSet::new();
     for cl in &o.clients {
         let s = cl.borrow();
         match s.join_ms {
@@ -294,7 +294,7 @@ fn server_figures(o: &RunOutcome) -> (ServerFigures, Percentiles) {
     let s = &o.samples;
     let rss: Vec<f64> = s.iter().filter_map(|x| x.server_rss_bytes).map(|b| b as f64 / 1048576.0).collect();
     // Steady phase: from 2 s after the last join to the end of the duration.
-    let steady_from = o.ramp_end_s + 2.0;
+    let steady_from = o.ramp_end_s + crate::run::STEADY_SETTLE.as_secs_f64();
     let steady_to = o.ramp_end_s + o.config.duration.as_secs_f64();
     let steady: Vec<&Sample> = s.iter().filter(|x| x.t_s >= steady_from && x.t_s <= steady_to + 0.5).collect();
     let per_packet = |a: &Sample, b: &Sample| -> Option<f64> {

@@ -20,6 +20,9 @@ use crate::media::video::Clip;
 use crate::shim::ImpairmentConfig;
 use crate::stats::LatencyHistogram;
 
+/// The steady phase starts this long after the last join (its connections settle).
+pub const STEADY_SETTLE: Duration = Duration::from_secs(2);
+
 /// Everything `run` needs (the CLI fills it in).
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -87,7 +90,8 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
     let specs = plan(&cfg, &ws_url, audio.clone(), clip.clone(), start)?;
     let total = specs.len();
     let ramp_s = total as f64 / cfg.ramp.max(0.01);
-    let shared = Rc::new(RefCell::new(Shared { latency: LatencyHistogram::new(2000, 0.5) }));
+    let steady_from = start + Duration::from_secs_f64(ramp_s) + STEADY_SETTLE;
+    let shared = Rc::new(RefCell::new(Shared { latency: LatencyHistogram::new(2000, 0.5), steady_from }));
     let clients: Vec<Rc<RefCell<ClientStats>>> = (0..total).map(|_| Rc::default()).collect();
 
     // Launch at the ramp rate.
