@@ -1,4 +1,11 @@
 //! The forwarding path: one RTP packet from a publisher to every DownTrack of its UpTrack.
+//!
+//! Per DownTrack, a video packet of spatial layer `s` is
+//! - forwarded when `s` is the layer being forwarded (temporal layers above the DownTrack's limit are skipped,
+//!   leaving no gap);
+//! - the switch point when `s` is the target layer and the packet starts a keyframe (up and down alike: a decoder
+//!   needs a keyframe of the new layer); until then the old layer keeps flowing and a keyframe is asked for;
+//! - dropped otherwise.
 
 use std::time::Instant;
 
@@ -6,11 +13,21 @@ use str0m::format::CodecConfig;
 use str0m::media::{KeyframeRequestKind, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
-use super::codec::{MediaCodec, starts_keyframe};
+use super::codec::MediaCodec;
 use super::forwarder::Forwarded;
 use super::shard::{Shard, Transmitter};
 use super::tracks::{CodecMatch, DownState, UpTrackKey};
 use super::types::{ParticipantId, PcTarget, TrackKind};
+use super::vp8::{self, Vp8Info};
+
+/// What the forward path knows about one incoming packet.
+#[derive(Debug, Clone, Copy)]
+struct PacketInfo {
+    spatial: u8,
+    keyframe: bool,
+    temporal: u8,
+    vp8: Option<Vp8Info>,
+}
 
 impl Shard {
     pub(crate) fn forward_packet(
@@ -23,21 +40,26 @@ impl Shard {
         self.stats.rtp_in += 1;
         let Some(p) = self.participants.get_mut(&publisher) else { return };
         let ssrc = pkt.header.ssrc;
-        let up_index = match p.uptracks.iter().position(|u| u.ssrc == Some(ssrc)) {
-            Some(i) => i,
-            None => {
-                let mid = p.publisher.direct_api().stream_rx(&ssrc).map(|s| s.mid());
-                match mid.and_then(|m| p.uptracks.iter().position(|u| u.mid == m)) {
-                    Some(i) => {
-                        p.uptracks[i].ssrc = Some(ssrc);
-                        i
-                    }
-                    None => {
-                        self.stats.dropped_unknown_track += 1;
-                        return;
-                    }
+        // Which track and layer: by known SSRC, else learned from str0m's stream (mid, rid).
+        let mut found = None;
+        for (u, up) in p.uptracks.iter_mut().enumerate() {
+            if let Some(l) = up.layers.iter().position(|l| l.ssrc == Some(ssrc)) {
+                found = Some((u, l));
+                break;
+            }
+        }
+        if found.is_none() {
+            let stream = p.publisher.direct_api().stream_rx(&ssrc).map(|s| (s.mid(), s.rid()));
+            if let Some((mid, rid)) = stream {
+                let rid = rid.or(pkt.header.ext_vals.rid);
+                if let Some(u) = p.uptracks.iter().position(|u| u.mid == mid) {
+                    found = p.uptracks[u].layer_for(ssrc, rid).map(|l| (u, l));
                 }
             }
+        }
+        let Some((up_index, layer_index)) = found else {
+            self.stats.dropped_unknown_track += 1;
+            return;
         };
         let pt = pkt.header.payload_type;
         if p.uptracks[up_index].codec.map(|c| c.0) != Some(pt) {
@@ -51,10 +73,19 @@ impl Shard {
         }
         let up = &mut p.uptracks[up_index];
         let Some((_, codec, codec_match)) = up.codec else { return };
+        let layer = &mut up.layers[layer_index];
+        layer.on_packet(now, pkt.payload.len());
         let key = UpTrackKey { publisher, mid: up.mid };
         let kind = up.kind;
-        let keyframe = codec.is_video() && starts_keyframe(codec, &pkt.payload);
+        let info = packet_info(codec, layer.spatial, &pkt.payload);
         let subscribers = std::mem::take(&mut up.subscribers);
+        let room = p.room.clone();
+
+        if kind == TrackKind::Audio {
+            if let (Some(level), Some(r)) = (pkt.header.ext_vals.audio_level, self.rooms.get_mut(&room)) {
+                r.speakers.on_level(publisher, level);
+            }
+        }
 
         let mut ext = ExtensionValues::default();
         ext.audio_level = pkt.header.ext_vals.audio_level;
@@ -69,13 +100,30 @@ impl Shard {
             if dt.state != DownState::Active {
                 continue;
             }
-            if dt.waiting_keyframe {
-                if !keyframe {
-                    want_keyframe = true;
-                    self.stats.dropped_waiting_keyframe += 1;
+            if kind == TrackKind::Video {
+                let Some(target) = dt.target else { continue };
+                if dt.current == Some(info.spatial) {
+                    // The layer being forwarded keeps flowing until a switch happens.
+                    if info.temporal > dt.max_temporal {
+                        dt.forwarder.skip(*pkt.seq_no);
+                        if let Some(v) = &info.vp8 {
+                            dt.vp8.drop_frame(v);
+                        }
+                        continue;
+                    }
+                } else if target == info.spatial {
+                    if !info.keyframe {
+                        want_keyframe = true;
+                        self.stats.dropped_waiting_keyframe += 1;
+                        continue;
+                    }
+                    if dt.current.is_some() {
+                        self.stats.layer_switches += 1;
+                    }
+                    dt.switch_to(info.spatial);
+                } else {
                     continue;
                 }
-                dt.waiting_keyframe = false;
             }
             let out_pt = match dt.pt_map {
                 Some((i, o)) if i == pt => o,
@@ -97,15 +145,18 @@ impl Shard {
                     continue;
                 }
             };
+            let patch = info.vp8.as_ref().and_then(|v| dt.vp8.rewrite(v)).and_then(|(pic, tl0)| vp8::patch(&pkt.payload, pic, tl0));
             let Some(out_ssrc) = dt.ssrc else { continue };
             let mut api = s.subscriber.direct_api();
             let Some(stream) = api.stream_tx(&out_ssrc) else { continue };
-            stream.write_rtp(
-                RtpWrite::new(out_pt, seq.into(), ts, now, pkt.payload.clone())
-                    .marker(pkt.header.marker)
-                    .nackable(kind == TrackKind::Video)
-                    .ext_vals(ext.clone()),
-            );
+            let mut write = RtpWrite::new(out_pt, seq.into(), ts, now, pkt.payload.clone())
+                .marker(pkt.header.marker)
+                .nackable(kind == TrackKind::Video)
+                .ext_vals(ext.clone());
+            if let Some(patch) = patch {
+                write = write.vp8_patch(patch);
+            }
+            stream.write_rtp(write);
             self.stats.rtp_forwarded += 1;
             self.drain_conn(r.subscriber, PcTarget::Subscriber, now, tx);
         }
@@ -114,16 +165,20 @@ impl Shard {
             up.subscribers = subscribers;
         }
         if want_keyframe {
-            self.keyframe_wants.push(key);
+            self.keyframe_wants.push((key, info.spatial));
         }
     }
 
-    /// Ask the publisher of `key` for a keyframe (PLI), at most every [`super::tracks::KEYFRAME_REQUEST_INTERVAL`].
-    pub(crate) fn request_keyframe(&mut self, key: UpTrackKey, now: Instant, tx: &mut impl Transmitter) {
+    /// Ask the publisher of `key` for a keyframe (PLI) of one layer, throttled per layer.
+    pub(crate) fn request_keyframe(&mut self, key: UpTrackKey, spatial: u8, now: Instant, tx: &mut impl Transmitter) {
         let Some(p) = self.participants.get_mut(&key.publisher) else { return };
         let Some(up) = p.uptrack_mut(key.mid) else { return };
-        let Some(ssrc) = up.ssrc else { return };
-        if up.kind != TrackKind::Video || !up.take_keyframe_slot(now) {
+        if up.kind != TrackKind::Video {
+            return;
+        }
+        let Some(layer) = up.layer_by_spatial(spatial) else { return };
+        let Some(ssrc) = layer.ssrc else { return };
+        if !layer.take_keyframe_slot(now) {
             return;
         }
         if let Some(rx) = p.publisher.direct_api().stream_rx(&ssrc) {
@@ -131,6 +186,21 @@ impl Shard {
             self.stats.keyframe_requests += 1;
             self.drain_conn(key.publisher, PcTarget::Publisher, now, tx);
         }
+    }
+}
+
+fn packet_info(codec: MediaCodec, spatial: u8, payload: &[u8]) -> PacketInfo {
+    match codec {
+        MediaCodec::Vp8 => {
+            let v = Vp8Info::parse(payload);
+            PacketInfo {
+                spatial,
+                keyframe: v.is_some_and(|v| v.keyframe),
+                temporal: v.map(|v| v.temporal()).unwrap_or(0),
+                vp8: v,
+            }
+        }
+        c => PacketInfo { spatial, keyframe: super::codec::starts_keyframe(c, payload), temporal: 0, vp8: None },
     }
 }
 

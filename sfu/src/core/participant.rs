@@ -4,12 +4,16 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use str0m::bwe::Bitrate;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::{Candidate, Rtc, RtcConfig};
 
 use super::tracks::{DownState, DownTrack, UpTrack};
 use super::types::{ParticipantId, PcTarget, RoomId, TrackKind};
+
+/// Bandwidth a subscriber is assumed to have before its estimate comes in.
+pub const INITIAL_ESTIMATE_BPS: u64 = 2_000_000;
 
 /// The str0m configuration of every SFU-side connection: ICE-lite, RTP mode, Opus/VP8/H264.
 pub fn rtc_config() -> RtcConfig {
@@ -42,12 +46,19 @@ pub struct Participant {
     pub ice_restart: bool,
     /// Consecutive input errors; reset by any good input.
     pub input_errors: u32,
+    /// The subscriber connection's bandwidth estimate (bit/s).
+    pub estimate_bps: u64,
+    /// What the Allocator gave out last time (bit/s).
+    pub allocated_bps: u64,
+    /// When the subscriber connection came up (the estimate needs a few seconds to mean something).
+    pub sub_connected_at: Option<Instant>,
 }
 
 impl Participant {
     pub fn new(id: ParticipantId, room: RoomId, local: SocketAddr, now: Instant) -> Result<Self, String> {
         let mut publisher = rtc_config().build(now);
-        let mut subscriber = rtc_config().build(now);
+        // Congestion control (TWCC, probing) on what the SFU sends.
+        let mut subscriber = rtc_config().enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE_BPS))).build(now);
         let cand = Candidate::host(local, "udp").map_err(|e| format!("local candidate {local}: {e}"))?;
         publisher.add_local_candidate(cand.clone());
         subscriber.add_local_candidate(cand);
@@ -64,6 +75,9 @@ impl Participant {
             renegotiate: false,
             ice_restart: false,
             input_errors: 0,
+            estimate_bps: INITIAL_ESTIMATE_BPS,
+            allocated_bps: 0,
+            sub_connected_at: None,
         })
     }
 
@@ -171,6 +185,10 @@ impl Participant {
             match self.subscriber.direct_api().stream_tx_by_mid(mid, None) {
                 Some(tx) => {
                     dt.ssrc = Some(tx.ssrc());
+                    // Forward as packets arrive, as SFUs do: pacing forwarded media adds queueing that the
+                    // delay-based estimator reads as congestion (measured: the estimate sank below the media
+                    // rate when paced, and recovered when not). Probes and padding are still paced.
+                    tx.set_unpaced(true);
                     dt.state = DownState::Active;
                     activated.push(i);
                 }

@@ -15,15 +15,19 @@ use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::bwe::BweKind;
+use str0m::media::{Direction, MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpPacket;
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 
+use super::allocator::{Decision, Demand};
 use super::index::{ConnKey, DatagramIndex, Route};
-use super::participant::{AnswerError, Participant};
+use super::participant::Participant;
+use super::room::Room;
+use super::speaker::TICK;
 use super::stats::ShardStats;
-use super::tracks::{DownTrack, DownTrackRef, UpTrack, UpTrackKey};
+use super::tracks::UpTrackKey;
 use super::types::*;
 
 /// Where the shard's datagrams go.
@@ -47,28 +51,41 @@ pub enum JoinError {
 pub(crate) enum Note {
     Connected,
     Disconnected,
-    MediaAdded(Mid, MediaKind, Direction),
+    /// New media with the rids of its simulcast layers (empty without simulcast).
+    MediaAdded(Mid, MediaKind, Direction, Vec<Rid>),
     MediaChanged(Mid, Direction),
     KeyframeRequest(Mid),
+    /// The subscriber connection's bandwidth estimate, bit/s.
+    Estimate(u64),
 }
 
 pub struct Shard {
     pub(crate) local: SocketAddr,
     pub(crate) participants: HashMap<ParticipantId, Participant>,
-    rooms: HashMap<RoomId, Vec<ParticipantId>>,
-    index: DatagramIndex,
-    events: VecDeque<(ParticipantId, SfuEvent)>,
+    pub(crate) rooms: HashMap<RoomId, Room>,
+    pub(crate) index: DatagramIndex,
+    pub(crate) events: VecDeque<(ParticipantId, SfuEvent)>,
     pub(crate) stats: ShardStats,
-    rng: u64,
+    pub(crate) rng: u64,
     /// The participant whose connection is being worked on, blamed if a panic escapes.
     pub(crate) current: Option<ParticipantId>,
     pub(crate) notes: Vec<(ParticipantId, PcTarget, Note)>,
     pub(crate) rtp_in: Vec<(ParticipantId, RtpPacket)>,
-    pub(crate) keyframe_wants: Vec<UpTrackKey>,
-    failed: Vec<(ParticipantId, CloseReason)>,
+    /// Keyframes wanted: (track, spatial layer).
+    pub(crate) keyframe_wants: Vec<(UpTrackKey, u8)>,
+    pub(crate) failed: Vec<(ParticipantId, CloseReason)>,
     /// Subscribers whose connection needs a new offer (see [`Shard::renegotiate`]).
-    offers_due: Vec<ParticipantId>,
-    scratch_ids: Vec<ParticipantId>,
+    pub(crate) offers_due: Vec<ParticipantId>,
+    /// Subscribers whose layers must be allocated again.
+    pub(crate) alloc_due: Vec<ParticipantId>,
+    /// Periodic work (speakers, allocation, publisher layers).
+    pub(crate) next_tick: Option<Instant>,
+    pub(crate) ticks: u64,
+    pub(crate) scratch_ids: Vec<ParticipantId>,
+    pub(crate) scratch_demands: Vec<Demand>,
+    pub(crate) scratch_dts: Vec<usize>,
+    pub(crate) scratch_order: Vec<usize>,
+    pub(crate) scratch_decisions: Vec<Decision>,
 }
 
 impl Shard {
@@ -88,7 +105,14 @@ impl Shard {
             keyframe_wants: Vec::with_capacity(16),
             failed: Vec::new(),
             offers_due: Vec::new(),
+            alloc_due: Vec::new(),
+            next_tick: None,
+            ticks: 0,
             scratch_ids: Vec::new(),
+            scratch_demands: Vec::new(),
+            scratch_dts: Vec::new(),
+            scratch_order: Vec::new(),
+            scratch_decisions: Vec::new(),
         }
     }
 
@@ -105,9 +129,12 @@ impl Shard {
             self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target });
         }
         self.participants.insert(id, p);
-        let members = self.rooms.entry(room).or_default();
+        let members = &mut self.rooms.entry(room).or_default().members;
         let others: Vec<ParticipantId> = members.clone();
         members.push(id);
+        if self.next_tick.is_none() {
+            self.next_tick = Some(now + TICK);
+        }
         // Subscribe the newcomer to everything already published.
         for other in others {
             let tracks: Vec<(Mid, TrackKind)> = match self.participants.get(&other) {
@@ -159,6 +186,10 @@ impl Shard {
 
     /// Time has passed: run every connection whose deadline is due.
     pub fn handle_timeout(&mut self, now: Instant, tx: &mut impl Transmitter) {
+        if self.next_tick.is_some_and(|t| t <= now) {
+            self.next_tick = if self.participants.is_empty() { None } else { Some(now + TICK) };
+            let _ = catch_unwind(AssertUnwindSafe(|| self.tick(now, tx)));
+        }
         let mut due = std::mem::take(&mut self.scratch_ids);
         due.clear();
         due.extend(self.participants.values().filter(|p| p.next_deadline() <= now).map(|p| p.id));
@@ -197,7 +228,13 @@ impl Shard {
 
     /// The earliest time [`Shard::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.participants.values().map(|p| p.next_deadline()).min()
+        let conns = self.participants.values().map(|p| p.next_deadline()).min();
+        // Periodic work only matters while someone is here.
+        let tick = if self.participants.is_empty() { None } else { self.next_tick };
+        match (conns, tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub fn poll_event(&mut self) -> Option<(ParticipantId, SfuEvent)> {
@@ -243,16 +280,18 @@ impl Shard {
             // Even if removal panicked, make sure the culprit is gone.
             self.participants.remove(&culprit);
             self.index.remove_participant(culprit);
-            for members in self.rooms.values_mut() {
-                members.retain(|m| *m != culprit);
+            for room in self.rooms.values_mut() {
+                room.members.retain(|m| *m != culprit);
+                room.speakers.remove(culprit);
             }
-            self.rooms.retain(|_, m| !m.is_empty());
+            self.rooms.retain(|_, r| !r.members.is_empty());
         }
         // Failures noted along the way (ICE/DTLS gone, hostile input).
         while let Some((id, reason)) = self.failed.pop() {
             self.remove_participant(id, reason, now, tx);
         }
         self.flush_offers();
+        self.flush_allocations(now);
         self.current = None;
     }
 
@@ -280,74 +319,6 @@ impl Shard {
         self.process_pending(now, tx);
     }
 
-    fn command(&mut self, now: Instant, id: ParticipantId, cmd: ParticipantCommand, tx: &mut impl Transmitter) {
-        match cmd {
-            ParticipantCommand::PublisherOffer(sdp) => {
-                let Some(p) = self.participants.get_mut(&id) else { return };
-                match p.accept_publisher_offer(&sdp) {
-                    Ok(answer) => {
-                        // An offer restarting ICE gets new local credentials in the answer.
-                        let ufrag = p.ufrag(PcTarget::Publisher);
-                        self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target: PcTarget::Publisher });
-                        self.events.push_back((id, SfuEvent::PublisherAnswer(answer)))
-                    }
-                    Err(msg) => self.events.push_back((id, error(ErrorCode::BadSdp, &msg))),
-                }
-                self.drain_conn(id, PcTarget::Publisher, now, tx);
-            }
-            ParticipantCommand::SubscriberAnswer(sdp) => {
-                let Some(p) = self.participants.get_mut(&id) else { return };
-                match p.accept_subscriber_answer(&sdp) {
-                    Ok(activated) => {
-                        for i in activated {
-                            let dt = &p.downtracks[i];
-                            if dt.kind == TrackKind::Video {
-                                self.keyframe_wants.push(dt.source);
-                            }
-                        }
-                        if p.wants_renegotiation() {
-                            self.renegotiate(id);
-                        }
-                    }
-                    Err(e) => {
-                        let code = match e {
-                            AnswerError::Unexpected => ErrorCode::UnexpectedAnswer,
-                            AnswerError::Parse(_) | AnswerError::Negotiate(_) => ErrorCode::BadSdp,
-                        };
-                        self.events.push_back((id, error(code, &e.to_string())));
-                    }
-                }
-                self.drain_conn(id, PcTarget::Subscriber, now, tx);
-            }
-            ParticipantCommand::RemoteCandidate { target, candidate } => {
-                let Some(line) = candidate else { return };
-                let line = line.trim();
-                let line = line.strip_prefix("a=").unwrap_or(line);
-                match Candidate::from_sdp_string(line) {
-                    Ok(c) => {
-                        if let Some(p) = self.participants.get_mut(&id) {
-                            p.rtc(target).add_remote_candidate(c);
-                        }
-                    }
-                    Err(e) => {
-                        self.events.push_back((id, error(ErrorCode::BadCandidate, &format!("cannot parse candidate: {e}"))))
-                    }
-                }
-            }
-            ParticipantCommand::RestartIce => {
-                if let Some(p) = self.participants.get_mut(&id) {
-                    p.ice_restart = true;
-                    self.renegotiate(id);
-                }
-            }
-            ParticipantCommand::Leave => {
-                self.remove_participant(id, CloseReason::Left, now, tx);
-                return;
-            }
-        }
-        self.process_pending(now, tx);
-    }
-
     /// Drain one connection's output: datagrams go out, everything else is noted for [`Shard::process_pending`].
     pub(crate) fn drain_conn(&mut self, id: ParticipantId, target: PcTarget, now: Instant, tx: &mut impl Transmitter) {
         let Shard { participants, notes, rtp_in, stats, failed, .. } = self;
@@ -363,9 +334,21 @@ impl Shard {
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 notes.push((id, target, Note::Disconnected))
             }
-            Event::MediaAdded(m) => notes.push((id, target, Note::MediaAdded(m.mid, m.kind, m.direction))),
+            Event::MediaAdded(m) => {
+                let rids = m
+                    .simulcast
+                    .map(|s| if s.recv.is_empty() { s.send } else { s.recv })
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| l.rid)
+                    .collect();
+                notes.push((id, target, Note::MediaAdded(m.mid, m.kind, m.direction, rids)))
+            }
             Event::MediaChanged(m) => notes.push((id, target, Note::MediaChanged(m.mid, m.direction))),
             Event::KeyframeRequest(k) => notes.push((id, target, Note::KeyframeRequest(k.mid))),
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                notes.push((id, target, Note::Estimate(estimate.as_u64())))
+            }
             _ => {}
         });
         let alive = rtc.is_alive();
@@ -399,8 +382,8 @@ impl Shard {
                 self.handle_note(id, target, note, now, tx);
                 continue;
             }
-            if let Some(key) = self.keyframe_wants.pop() {
-                self.request_keyframe(key, now, tx);
+            if let Some((key, spatial)) = self.keyframe_wants.pop() {
+                self.request_keyframe(key, spatial, now, tx);
                 continue;
             }
             break;
@@ -409,13 +392,20 @@ impl Shard {
 
     fn handle_note(&mut self, id: ParticipantId, target: PcTarget, note: Note, now: Instant, tx: &mut impl Transmitter) {
         match (target, note) {
-            (_, Note::Connected) => self.events.push_back((id, SfuEvent::Connected(target))),
+            (_, Note::Connected) => {
+                if target == PcTarget::Subscriber {
+                    if let Some(p) = self.participants.get_mut(&id) {
+                        p.sub_connected_at = Some(now);
+                    }
+                }
+                self.events.push_back((id, SfuEvent::Connected(target)))
+            }
             (_, Note::Disconnected) => {
                 tracing::debug!(participant = %id, ?target, "ICE disconnected");
             }
-            (PcTarget::Publisher, Note::MediaAdded(mid, kind, dir)) => {
+            (PcTarget::Publisher, Note::MediaAdded(mid, kind, dir, rids)) => {
                 if dir.is_receiving() {
-                    self.publish_track(id, mid, kind);
+                    self.publish_track(id, mid, kind, &rids, now);
                 }
             }
             (PcTarget::Publisher, Note::MediaChanged(mid, dir)) => {
@@ -423,9 +413,16 @@ impl Shard {
                 if exists && !dir.is_receiving() {
                     self.unpublish_track(id, mid);
                 } else if !exists && dir.is_receiving() {
-                    let kind = self.participants.get(&id).and_then(|p| p.publisher.media(mid)).map(|m| m.kind());
-                    if let Some(kind) = kind {
-                        self.publish_track(id, mid, kind);
+                    let media = self.participants.get(&id).and_then(|p| p.publisher.media(mid));
+                    let found = media.map(|m| {
+                        let rids = match m.rids_rx() {
+                            str0m::media::Rids::Specific(r) => r.clone(),
+                            _ => Vec::new(),
+                        };
+                        (m.kind(), rids)
+                    });
+                    if let Some((kind, rids)) = found {
+                        self.publish_track(id, mid, kind, &rids, now);
                     }
                 }
             }
@@ -434,128 +431,24 @@ impl Shard {
                     .participants
                     .get(&id)
                     .and_then(|p| p.downtracks.iter().find(|d| d.mid == Some(mid)))
-                    .map(|d| d.source);
-                if let Some(source) = source {
-                    self.request_keyframe(source, now, tx);
+                    .and_then(|d| Some((d.source, d.current?)));
+                if let Some((source, spatial)) = source {
+                    self.request_keyframe(source, spatial, now, tx);
+                }
+            }
+            (PcTarget::Subscriber, Note::Estimate(bps)) => {
+                if let Some(p) = self.participants.get_mut(&id) {
+                    p.estimate_bps = bps;
+                    self.allocate_soon(id);
                 }
             }
             _ => {}
         }
     }
 
-    fn publish_track(&mut self, id: ParticipantId, mid: Mid, kind: MediaKind) {
-        let kind = match kind {
-            MediaKind::Audio => TrackKind::Audio,
-            MediaKind::Video => TrackKind::Video,
-        };
-        let Some(p) = self.participants.get_mut(&id) else { return };
-        if p.uptrack_mut(mid).is_some() {
-            return;
-        }
-        p.uptracks.push(UpTrack::new(mid, kind));
-        let room = p.room.clone();
-        self.events.push_back((id, SfuEvent::TrackPublished(TrackInfo { track_id: mid.to_string(), kind })));
-        let members = self.rooms.get(&room).cloned().unwrap_or_default();
-        for other in members.into_iter().filter(|o| *o != id) {
-            self.add_subscription(other, UpTrackKey { publisher: id, mid }, kind);
-            self.renegotiate(other);
-        }
-    }
-
-    fn unpublish_track(&mut self, id: ParticipantId, mid: Mid) {
-        let Some(p) = self.participants.get_mut(&id) else { return };
-        let Some(pos) = p.uptracks.iter().position(|u| u.mid == mid) else { return };
-        let up = p.uptracks.remove(pos);
-        self.events.push_back((id, SfuEvent::TrackUnpublished { track_id: up.track_id() }));
-        for r in up.subscribers {
-            if let Some(s) = self.participants.get_mut(&r.subscriber) {
-                s.remove_downtrack(r.index);
-            }
-            self.renegotiate(r.subscriber);
-        }
-    }
-
-    /// Give `subscriber` a DownTrack of `source` (negotiated by the caller's next [`Shard::renegotiate`]).
-    fn add_subscription(&mut self, subscriber: ParticipantId, source: UpTrackKey, kind: TrackKind) {
-        let seq = (self.next_rand() % 30_000) as u16;
-        let ts = self.next_rand() as u32;
-        let Some(s) = self.participants.get_mut(&subscriber) else { return };
-        let index = s.add_downtrack(DownTrack::new(source, kind, seq, ts));
-        if let Some(up) = self.participants.get_mut(&source.publisher).and_then(|p| p.uptrack_mut(source.mid)) {
-            up.subscribers.push(DownTrackRef { subscriber, index });
-        }
-    }
-
-    /// Note that `id`'s subscriber connection needs a new offer. Offers go out in [`Shard::flush_offers`], so
-    /// that tracks published together (audio and video of one offer) reach each subscriber in one offer.
-    fn renegotiate(&mut self, id: ParticipantId) {
-        if !self.offers_due.contains(&id) {
-            self.offers_due.push(id);
-        }
-    }
-
-    /// Send the subscriber offers that are due.
-    fn flush_offers(&mut self) {
-        for id in std::mem::take(&mut self.offers_due) {
-            let Some(p) = self.participants.get_mut(&id) else { continue };
-            if let Some(offer) = p.make_subscriber_offer() {
-                // The offer may carry new ICE credentials (restart): route them too.
-                let ufrag = p.ufrag(PcTarget::Subscriber);
-                self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target: PcTarget::Subscriber });
-                self.events.push_back((id, SfuEvent::SubscriberOffer(offer)));
-            }
-        }
-    }
-
-    pub(crate) fn remove_participant(&mut self, id: ParticipantId, reason: CloseReason, now: Instant, tx: &mut impl Transmitter) {
-        let Some(mut p) = self.participants.remove(&id) else { return };
-        self.index.remove_participant(id);
-        if let Some(members) = self.rooms.get_mut(&p.room) {
-            members.retain(|m| *m != id);
-            if members.is_empty() {
-                self.rooms.remove(&p.room);
-            }
-        }
-        // Its published tracks disappear for the others.
-        for up in std::mem::take(&mut p.uptracks) {
-            self.events.push_back((id, SfuEvent::TrackUnpublished { track_id: up.track_id() }));
-            for r in up.subscribers {
-                if let Some(s) = self.participants.get_mut(&r.subscriber) {
-                    s.remove_downtrack(r.index);
-                }
-                self.renegotiate(r.subscriber);
-            }
-        }
-        // It no longer receives anything.
-        for dt in &p.downtracks {
-            if let Some(up) = self.participants.get_mut(&dt.source.publisher).and_then(|o| o.uptrack_mut(dt.source.mid)) {
-                up.subscribers.retain(|r| r.subscriber != id);
-            }
-        }
-        // Say goodbye on the wire (DTLS close) where possible.
-        p.publisher.disconnect();
-        p.subscriber.disconnect();
-        let _ = drain(&mut p.publisher, now, tx, &mut self.stats, |_| {});
-        let _ = drain(&mut p.subscriber, now, tx, &mut self.stats, |_| {});
-        self.failed.retain(|(f, _)| *f != id);
-        if !matches!(reason, CloseReason::Left | CloseReason::Shutdown) {
-            tracing::info!(participant = %id, ?reason, "participant dropped by the SFU");
-        }
-        self.events.push_back((id, SfuEvent::Closed(reason)));
-    }
-
-    fn next_rand(&mut self) -> u64 {
-        // xorshift64*: deterministic per shard seed, good enough for initial sequence numbers.
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
 }
 
-fn error(code: ErrorCode, message: &str) -> SfuEvent {
+pub(crate) fn error(code: ErrorCode, message: &str) -> SfuEvent {
     SfuEvent::Error { code, message: message.to_string() }
 }
 

@@ -18,6 +18,12 @@ pub struct ShardStats {
     pub dropped_waiting_keyframe: u64,
     pub dropped_forwarder: u64,
     pub keyframe_requests: u64,
+    /// Spatial layer switches of DownTracks (up or down).
+    pub layer_switches: u64,
+    /// Videos currently paused for bandwidth (a gauge).
+    pub videos_paused: u64,
+    /// Times a publisher was asked to pause or resume simulcast layers.
+    pub publisher_layer_changes: u64,
     pub isolated: u64,
 }
 

@@ -63,6 +63,11 @@ pub enum ParticipantCommand {
     SubscriberAnswer(String),
     /// A trickled ICE candidate (`candidate:` line) from the client; `None` is end-of-candidates.
     RemoteCandidate { target: PcTarget, candidate: Option<String> },
+    /// The subscriber renders `publisher`'s video `track_id` at this size in CSS pixels; `0x0` when the tile is
+    /// hidden or off-screen (then nothing is sent). Drives the layer the Allocator picks.
+    SetVideoSize { publisher: ParticipantId, track_id: String, width: u32, height: u32 },
+    /// The publisher says what one of its tracks is (a screen share is served before cameras).
+    SetTrackSource { track_id: String, screen: bool },
     /// Restart ICE on the subscriber connection (the client's network changed): the SFU sends a new
     /// [`SfuEvent::SubscriberOffer`] with fresh ICE credentials. The publisher connection is restarted by the
     /// client with a [`ParticipantCommand::PublisherOffer`] carrying new credentials.
@@ -97,6 +102,14 @@ pub enum SfuEvent {
     TrackPublished(TrackInfo),
     /// This participant's own track is gone.
     TrackUnpublished { track_id: String },
+    /// To a subscriber: `publisher`'s video `track_id` is paused because the bandwidth does not carry it (or
+    /// resumed).
+    VideoPaused { publisher: ParticipantId, track_id: String, paused: bool },
+    /// To a publisher: enable or disable its simulcast encodings (by rid) for `track_id`, because nobody
+    /// receives a layer (or someone wants it again).
+    PublisherLayers { track_id: String, active: Vec<(String, bool)> },
+    /// To everyone in a room: the dominant speaker and who is speaking now.
+    Speakers { dominant: Option<ParticipantId>, speaking: Vec<ParticipantId> },
     /// A command could not be applied; the participant stays in the room.
     Error { code: ErrorCode, message: String },
     /// The participant is no longer in the SFU. Last event for it.
@@ -110,6 +123,7 @@ pub enum ErrorCode {
     BadCandidate,
     UnexpectedAnswer,
     NotInRoom,
+    UnknownTrack,
     Internal,
 }
 
@@ -120,6 +134,7 @@ impl ErrorCode {
             ErrorCode::BadCandidate => "bad_candidate",
             ErrorCode::UnexpectedAnswer => "unexpected_answer",
             ErrorCode::NotInRoom => "not_in_room",
+            ErrorCode::UnknownTrack => "unknown_track",
             ErrorCode::Internal => "internal",
         }
     }

@@ -26,6 +26,8 @@ pub struct Received {
     pub ssrcs: Vec<Ssrc>,
     /// First payload byte of the first packet (VP8 descriptor start).
     pub first_payload: Vec<u8>,
+    /// When the first packet arrived.
+    pub first_at: Option<Instant>,
 }
 
 pub struct Sender {
@@ -231,6 +233,7 @@ impl Client {
                         r.kind = kind;
                         if r.seqs.is_empty() {
                             r.first_payload = p.payload.to_vec();
+                            r.first_at = Some(now);
                         }
                         r.seqs.push(*p.seq_no);
                         if !r.ssrcs.contains(&p.header.ssrc) {

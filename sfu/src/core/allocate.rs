@@ -1,0 +1,190 @@
+//! Periodic work of the shard: speaker detection, per-subscriber layer allocation, and pausing simulcast layers
+//! nobody receives.
+
+use std::time::{Duration, Instant};
+
+use str0m::bwe::Bitrate;
+
+use super::allocator::{Decision, Demand, Priority, allocate};
+use super::layers::MAX_LAYERS;
+use super::participant::INITIAL_ESTIMATE_BPS;
+use super::shard::{Shard, Transmitter};
+use super::tracks::DownState;
+use super::types::*;
+
+/// Allocation and publisher-layer checks run every this many ticks (500 ms).
+const SLOW_TICKS: u64 = 5;
+/// Bitrate reserved per received audio track.
+pub const AUDIO_BPS: u64 = 40_000;
+/// A new track's layers are never paused during its first seconds (subscribers are still arriving).
+const PUBLISH_GRACE: Duration = Duration::from_secs(4);
+/// How long after the subscriber connection is up the initial estimate still counts as a floor.
+const ESTIMATE_WARMUP: Duration = Duration::from_secs(3);
+/// A layer nobody has wanted for this long is paused at the publisher.
+const UNUSED_AFTER: Duration = Duration::from_secs(3);
+
+impl Shard {
+    /// Re-run `id`'s allocation at the end of the current entry point.
+    pub(crate) fn allocate_soon(&mut self, id: ParticipantId) {
+        if !self.alloc_due.contains(&id) {
+            self.alloc_due.push(id);
+        }
+    }
+
+    pub(crate) fn flush_allocations(&mut self, now: Instant) {
+        while let Some(id) = self.alloc_due.pop() {
+            self.allocate_for(id, now);
+        }
+    }
+
+    pub(crate) fn tick(&mut self, now: Instant, _tx: &mut impl Transmitter) {
+        self.ticks += 1;
+        // Speakers, every tick.
+        let mut updates = Vec::new();
+        for room in self.rooms.values_mut() {
+            if let Some(u) = room.speakers.tick(now) {
+                updates.push((room.members.clone(), u));
+            }
+        }
+        let speakers_changed = !updates.is_empty();
+        for (members, u) in updates {
+            for m in members {
+                self.events.push_back((m, SfuEvent::Speakers { dominant: u.dominant, speaking: u.speaking.clone() }));
+            }
+        }
+        if self.ticks % SLOW_TICKS != 0 && !speakers_changed {
+            return;
+        }
+        let mut ids = std::mem::take(&mut self.scratch_ids);
+        ids.clear();
+        ids.extend(self.participants.keys().copied());
+        for &id in &ids {
+            self.allocate_for(id, now);
+        }
+        if self.ticks % SLOW_TICKS == 0 {
+            for &id in &ids {
+                self.update_publisher_layers(id, now);
+            }
+        }
+        self.scratch_ids = ids;
+    }
+
+    /// Decide the layer of every video `id` receives, from its bandwidth estimate and wishes.
+    pub(crate) fn allocate_for(&mut self, id: ParticipantId, now: Instant) {
+        let Some(p) = self.participants.get(&id) else { return };
+        let dominant = self.rooms.get(&p.room).and_then(|r| r.speakers.dominant());
+        let mut demands = std::mem::take(&mut self.scratch_demands);
+        let mut dts = std::mem::take(&mut self.scratch_dts);
+        demands.clear();
+        dts.clear();
+        let mut audio = 0;
+        for (i, dt) in p.downtracks.iter().enumerate() {
+            if dt.state != DownState::Active {
+                continue;
+            }
+            if dt.kind == TrackKind::Audio {
+                audio += AUDIO_BPS;
+                continue;
+            }
+            let Some(up) = self.participants.get(&dt.source.publisher).and_then(|o| o.uptracks.iter().find(|u| u.mid == dt.source.mid))
+            else {
+                continue;
+            };
+            let priority = if up.screen {
+                Priority::Screen
+            } else if dominant == Some(dt.source.publisher) {
+                Priority::Speaker
+            } else {
+                Priority::Other
+            };
+            demands.push(Demand { priority, layers: up.usable_layers(now), max_layer: dt.wanted, current: dt.current });
+            dts.push(i);
+        }
+        // A fresh estimate means little: during the warm-up the initial estimate is a floor.
+        let warm = p.sub_connected_at.is_none_or(|t| now.saturating_duration_since(t) < ESTIMATE_WARMUP);
+        let budget = if warm { p.estimate_bps.max(INITIAL_ESTIMATE_BPS) } else { p.estimate_bps };
+        let mut order = std::mem::take(&mut self.scratch_order);
+        let mut decisions = std::mem::take(&mut self.scratch_decisions);
+        let summary = allocate(budget, audio, &demands, &mut order, &mut decisions);
+
+        let Some(p) = self.participants.get_mut(&id) else { return };
+        let mut wanted_layers = Vec::new();
+        for (k, &i) in dts.iter().enumerate() {
+            let dt = &mut p.downtracks[i];
+            let (target, paused) = match decisions[k] {
+                Decision::Layer(l) => (Some(l), false),
+                Decision::NotWanted => (None, false),
+                Decision::Paused => (None, true),
+            };
+            if target != dt.target {
+                dt.target = target;
+                if target.is_none() {
+                    // Stop at once; resuming waits for a keyframe of the target layer.
+                    dt.current = None;
+                } else if dt.current != target {
+                    self.keyframe_wants.push((dt.source, target.unwrap_or(0)));
+                }
+            }
+            if paused != dt.paused_for_bandwidth {
+                dt.paused_for_bandwidth = paused;
+                self.stats.videos_paused = if paused { self.stats.videos_paused + 1 } else { self.stats.videos_paused.saturating_sub(1) };
+                let ev = SfuEvent::VideoPaused { publisher: dt.source.publisher, track_id: dt.source.mid.to_string(), paused };
+                self.events.push_back((id, ev));
+            }
+            if let Some(l) = target {
+                wanted_layers.push((dt.source, l));
+            }
+            // The layer being forwarded stays wanted until the switch happens.
+            if let Some(c) = dt.current {
+                wanted_layers.push((dt.source, c));
+            }
+        }
+        // Probe towards what the wishes need; pad up to the next improvement so the estimate can show whether
+        // it fits (padding is capped by the estimate and suppressed on overuse).
+        let desired = summary.desired_bps.max(summary.allocated_bps);
+        let minimum = (summary.allocated_bps + summary.next_step_bps).min(desired);
+        p.subscriber.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired));
+        p.allocated_bps = summary.allocated_bps;
+        for (source, l) in wanted_layers {
+            if let Some(layer) = self
+                .participants
+                .get_mut(&source.publisher)
+                .and_then(|o| o.uptrack_mut(source.mid))
+                .and_then(|u| u.layer_by_spatial(l))
+            {
+                layer.last_wanted = Some(now);
+            }
+        }
+        self.scratch_demands = demands;
+        self.scratch_dts = dts;
+        self.scratch_order = order;
+        self.scratch_decisions = decisions;
+    }
+
+    /// Ask `id` to pause the simulcast layers nobody receives, and to resume those wanted again.
+    fn update_publisher_layers(&mut self, id: ParticipantId, now: Instant) {
+        let Some(p) = self.participants.get_mut(&id) else { return };
+        for up in p.uptracks.iter_mut().filter(|u| u.is_simulcast()) {
+            let young = now.saturating_duration_since(up.published_at) < PUBLISH_GRACE;
+            let mut active = up.layers_requested;
+            for l in &up.layers {
+                let used = l.last_wanted.is_some_and(|t| now.saturating_duration_since(t) < UNUSED_AFTER);
+                active[l.spatial as usize] = young || used;
+            }
+            if active == up.layers_requested {
+                continue;
+            }
+            up.layers_requested = active;
+            let mut list = Vec::with_capacity(MAX_LAYERS);
+            for l in up.layers.iter_mut() {
+                let on = active[l.spatial as usize];
+                l.paused_by_sfu = !on;
+                if let Some(rid) = l.rid {
+                    list.push((rid.to_string(), on));
+                }
+            }
+            self.stats.publisher_layer_changes += 1;
+            self.events.push_back((id, SfuEvent::PublisherLayers { track_id: up.track_id(), active: list }));
+        }
+    }
+}
