@@ -67,6 +67,8 @@ pub struct ClientStats {
     pub undecodable: u64,
     pub shim_dropped: u64,
     pub subscribe_offers: u64,
+    /// The last signaling step reached (for participants that never connected).
+    pub step: &'static str,
     pub done: bool,
 }
 
@@ -83,7 +85,9 @@ pub type SharedRef = Rc<RefCell<Shared>>;
 /// Run one participant to the end; errors end up in `stats.error`.
 pub async fn run(spec: ClientSpec, stats: Rc<RefCell<ClientStats>>, shared: SharedRef) {
     let started = Instant::now();
+    let until = spec.until;
     stats.borrow_mut().publishes = spec.audio.is_some() || spec.video.is_some();
+    stats.borrow_mut().step = "websocket";
     let result = Client::new(spec, stats.clone(), shared, started).await;
     let result = match result {
         Ok(mut c) => c.run().await,
@@ -93,7 +97,11 @@ pub async fn run(spec: ClientSpec, stats: Rc<RefCell<ClientStats>>, shared: Shar
     if let Err(e) = result {
         s.error.get_or_insert(e.to_string());
     }
-    let end = now_ms(Instant::now());
+    if s.join_ms.is_none() && s.error.is_none() {
+        s.error = Some(format!("not connected when the run ended (last step: {})", s.step));
+    }
+    // Streams end when the participant was due to leave, not after the goodbyes (which take a moment).
+    let end = now_ms(Instant::now().min(until));
     for st in s.streams.values_mut() {
         st.close(end);
     }
@@ -199,6 +207,7 @@ impl Client {
         match msg {
             ServerMsg::Joined {} => {
                 *joined = true;
+                self.stats.borrow_mut().step = "joined";
                 if self.spec.audio.is_some() || self.spec.video.is_some() {
                     let mut io = PeerIo::bind(now, self.spec.impairment, self.spec.index as u64 * 2).await?;
                     let name = format!("{}", self.spec.index);
@@ -217,6 +226,7 @@ impl Client {
             ServerMsg::PublishAnswer { sdp } => {
                 let Some(io) = self.publisher.as_mut() else { return Ok(()) };
                 io.peer.accept_answer(now, sdp)?;
+                self.stats.borrow_mut().step = "publish answer";
                 let audio = self.spec.audio.clone().map(|a| (0, a));
                 let vi = if self.spec.audio.is_some() { 1 } else { 0 };
                 let video = self.spec.video.clone().map(|(c, l)| (vi, c, l));
@@ -228,7 +238,12 @@ impl Client {
                     let seed = self.spec.index as u64 * 2 + 1;
                     self.subscriber = Some(PeerIo::bind(now, self.spec.impairment, seed).await?);
                 }
-                self.stats.borrow_mut().subscribe_offers += 1;
+                let mut st = self.stats.borrow_mut();
+                st.subscribe_offers += 1;
+                if st.step != "publish answer" {
+                    st.step = "subscribe offer";
+                }
+                drop(st);
                 let Some(io) = self.subscriber.as_mut() else { return Ok(()) };
                 let answer = io.peer.accept_offer(now, sdp)?;
                 self.signal.send(&ClientMsg::SubscribeAnswer { sdp: &answer }).await?;
