@@ -6,25 +6,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { makeJoinUrl, startServer } from './lib/server.mjs';
-import {
-  CHROMIUM,
-  assertVideoPlaying,
-  clickJoinAndWatchFirstFrame,
-  diagnostics,
-  launchParticipant,
-  sampleAudio,
-  tileIdentities,
-} from './lib/browser.mjs';
+import { assertVideoPlaying, clickJoinAndWatchFirstFrame, launchParticipant, sampleAudio, tileIdentities } from './lib/browser.mjs';
+import { bin, checkPrerequisites, distDir, resultsDir, withSteps } from './lib/harness.mjs';
+import { until, waitJoinedAndPublishing } from './lib/meeting.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const webDir = resolve(here, '..');
-const distDir = join(webDir, 'dist');
-const bin = resolve(webDir, process.env.PLENUM_BIN ?? '../target/debug/plenum');
 const ROOM = 'e2e';
 
 // Token name vs. the name typed on the pre-join screen (which must win).
@@ -34,50 +22,11 @@ const PEOPLE = [
   { identity: 'carol', tokenName: 'Carol', typedName: 'Carol Claßen' },
 ];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, fn, timeoutMs, intervalMs = 100) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last.ok) return last.value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last.value)}`);
-    await sleep(intervalMs);
-  }
-}
-
-/** Joined, and (when publishing) the publisher connection is up, so media flows before the next one joins. */
-async function waitJoinedAndPublishing(page) {
-  await page.waitForFunction(
-    () => window.__plenum?.phase() === 'joined' && window.__plenum.connections()?.publisher?.connectionState === 'connected',
-    null,
-    { timeout: 15_000, polling: 20 },
-  );
-}
-
 test('three participants see and hear each other, and a leave removes the tile', { timeout: 115_000 }, async (t) => {
-  assert.ok(existsSync(join(distDir, 'index.html')), `no ${distDir}/index.html: run npm run build`);
-  assert.ok(existsSync(bin), `no server binary at ${bin} (cargo build -p plenum-signaling, or set PLENUM_BIN)`);
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install -y --no-install-recommends chromium)`);
-
-  let server = null;
-  const people = [];
-  let failed = false;
-  let blocked = false; // a critical step failed: the later ones cannot say anything
-  const step = (name, fn, { critical = false } = {}) =>
-    t.test(name, { skip: blocked ? 'an earlier critical step failed' : false }, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        if (critical) blocked = true;
-        throw e;
-      }
-    });
-
-  try {
-    server = await startServer({ bin, webDir: distDir, workers: 2 });
+  checkPrerequisites();
+  await withSteps(t, async ({ step, people, setServer }) => {
+    const server = await startServer({ bin, webDir: distDir, workers: 2 });
+    setServer(server);
     const urls = await Promise.all(PEOPLE.map((p) => makeJoinUrl(server, bin, { room: ROOM, identity: p.identity, name: p.tokenName })));
     const browsers = await Promise.all(PEOPLE.map((p) => launchParticipant(p.identity)));
     browsers.forEach((b, i) => people.push({ ...PEOPLE[i], ...b, url: urls[i] }));
@@ -162,9 +111,8 @@ test('three participants see and hear each other, and a leave removes the tile',
           console.log(`  ${p.identity}: ${timeline.map(([e, t]) => `${e} ${t}`).join(', ')}`);
         }
       }
-      const dir = join(here, 'results');
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'join-to-first-frame.json'), JSON.stringify({ at: new Date().toISOString(), results }, null, 2) + '\n');
+      await mkdir(resultsDir, { recursive: true });
+      await writeFile(join(resultsDir, 'join-to-first-frame.json'), JSON.stringify({ at: new Date().toISOString(), results }, null, 2) + '\n');
     });
 
     await step('muting shows on the others\' tiles', async () => {
@@ -191,20 +139,5 @@ test('three participants see and hear each other, and a leave removes the tile',
         assert.deepEqual(await tileIdentities(p.page), others);
       }
     });
-  } catch (e) {
-    failed = true;
-    throw e;
-  } finally {
-    if (failed || process.env.PLENUM_E2E_VERBOSE) {
-      const dir = join(here, 'results');
-      await mkdir(dir, { recursive: true });
-      for (const p of people) {
-        console.log(await diagnostics(p));
-        await p.page.screenshot({ path: join(dir, `${p.identity}.png`), timeout: 5000 }).catch(() => undefined);
-      }
-      if (server) console.log(`===== plenum serve output =====\n${server.log()}`);
-    }
-    await Promise.all(people.map((p) => p.close()));
-    await server?.stop();
-  }
+  });
 });

@@ -1,4 +1,5 @@
-// A small hook for browser tests: `window.__plenum.stats()` returns the subscriber connection's inbound RTP stats.
+// A small hook for browser tests: `window.__plenum` reads the current session (stats, phase, connections, timeline,
+// room events seen).
 
 import type { MeetingSession, PcDebugInfo } from './session';
 import type { InboundStats } from './stats';
@@ -11,6 +12,12 @@ export interface PlenumDebug {
   connections: () => Record<'publisher' | 'subscriber', PcDebugInfo | null> | null;
   /** [event, ms since Join] of the current session: signaling steps, connection states, remote tracks. */
   timeline: () => Array<[string, number]>;
+  /** Room events received: [message type, sid]. */
+  seen: () => Array<[string, string]>;
+  /** Sids whose video tiles are on screen (the layout's hook for the SFU's allocation). */
+  visible: () => readonly string[];
+  /** The own participant's sid, once joined. */
+  sid: () => string | null;
 }
 
 declare global {
@@ -27,9 +34,12 @@ export function setDebugSession(s: MeetingSession | null): void {
 
 export function installDebugHook(w: Window): void {
   w.__plenum = {
-    stats: async () => (current ? current.stats() : { inboundAudio: [], inboundVideo: [] }),
+    stats: async () => (current ? current.inboundStats() : { inboundAudio: [], inboundVideo: [] }),
     phase: () => current?.getSnapshot().phase ?? null,
     connections: () => current?.connections() ?? null,
     timeline: () => current?.timeline() ?? [],
+    seen: () => current?.seen() ?? [],
+    visible: () => current?.visible ?? [],
+    sid: () => current?.getSnapshot().room.self?.sid ?? null,
   };
 }

@@ -41,3 +41,25 @@ describe('grid layout', () => {
     expect(Number.isFinite(l.tileWidth)).toBe(true);
   });
 });
+
+describe('grid pages', () => {
+  it('fit as many tiles as the box holds at a useful size', async () => {
+    const { pageCapacity, MAX_PAGE_TILES } = await import('./layout');
+    expect(pageCapacity(1280, 700)).toBeGreaterThanOrEqual(9);
+    expect(pageCapacity(1280, 700)).toBeLessThanOrEqual(MAX_PAGE_TILES);
+    expect(pageCapacity(360, 560)).toBeLessThanOrEqual(6);
+    expect(pageCapacity(100, 50)).toBe(1);
+    expect(pageCapacity(0, 0)).toBe(4);
+    expect(pageCapacity(10_000, 10_000)).toBe(MAX_PAGE_TILES);
+  });
+
+  it('keep the own tile on every page and clamp the page number', async () => {
+    const { paginate } = await import('./layout');
+    const items = ['self', 'a', 'b', 'c', 'd', 'e', 'f'];
+    expect(paginate(items, 10, 3)).toEqual({ items, page: 0, pages: 1 });
+    expect(paginate(items, 3, 0)).toEqual({ items: ['self', 'a', 'b'], page: 0, pages: 3 });
+    expect(paginate(items, 3, 2)).toEqual({ items: ['self', 'e', 'f'], page: 2, pages: 3 });
+    expect(paginate(items, 3, 9).page).toBe(2);
+    expect(paginate(items, 1, 0).items).toEqual(['self', 'a']);
+  });
+});

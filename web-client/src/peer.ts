@@ -1,7 +1,8 @@
 // The two peer connections to the SFU. The publisher offers the local tracks (sendonly) and applies the server's
 // answer; the subscriber answers the server's offers, strictly one at a time.
 
-import type { PcTarget } from './protocol';
+import type { PcTarget, TrackSource } from './protocol';
+import { iceUfrag, msidsByMid, publisherTrackId } from './sdpInfo';
 
 export type PcFactory = (config: RTCConfiguration) => RTCPeerConnection;
 export const browserPcFactory: PcFactory = (config) => new RTCPeerConnection(config);
@@ -36,9 +37,20 @@ function wire(pc: RTCPeerConnection, target: PcTarget, gate: CandidateGate, cb: 
   pc.onconnectionstatechange = () => cb.onStateChange?.(target, pc.connectionState);
 }
 
+const isScreen = (s: TrackSource) => s === 'screen' || s === 'screen_audio';
+
+export interface PublishOffer {
+  sdp: string;
+  /** mid → source of every transceiver with a mid. */
+  sources: Record<string, TrackSource>;
+}
+
 export class PublisherConnection {
   readonly pc: RTCPeerConnection;
   private gate: CandidateGate;
+  private bySource = new Map<TrackSource, RTCRtpTransceiver>();
+  /** While an ICE-restart offer waits for its answer: the SFU's ufrag before it (answers with it are stale). */
+  private restartFrom: string | null = null;
 
   constructor(factory: PcFactory, config: RTCConfiguration, cb: PeerCallbacks) {
     this.pc = factory(config);
@@ -46,14 +58,48 @@ export class PublisherConnection {
     wire(this.pc, 'publisher', this.gate, cb);
   }
 
-  /** Add the tracks as sendonly transceivers and return the offer to send as `publish_offer`. */
-  async createOffer(stream: MediaStream): Promise<string> {
-    for (const track of stream.getTracks()) {
-      this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  /**
+   * What one source sends. A new source gets a sendonly transceiver; an existing one has its track replaced (no
+   * renegotiation); a screen share that ends turns its transceiver inactive, and a new share reuses it.
+   * Resolves to whether the change needs a new offer.
+   */
+  async setTrack(source: TrackSource, track: MediaStreamTrack | null, stream: MediaStream | null): Promise<boolean> {
+    const tr = this.bySource.get(source);
+    if (!tr) {
+      if (!track) return false;
+      this.bySource.set(source, this.pc.addTransceiver(track, this.transceiverInit(source, stream)));
+      return true;
     }
-    const offer = await this.pc.createOffer();
+    await tr.sender.replaceTrack(track);
+    const direction: RTCRtpTransceiverDirection = track || !isScreen(source) ? 'sendonly' : 'inactive';
+    if (tr.direction === direction) return false;
+    tr.direction = direction;
+    return true;
+  }
+
+  /** How a source's transceiver is created (the place for simulcast `sendEncodings`). */
+  protected transceiverInit(_source: TrackSource, stream: MediaStream | null): RTCRtpTransceiverInit {
+    return { direction: 'sendonly', streams: stream ? [stream] : [] };
+  }
+
+  /** The sender of a source, if it has one (for stats and encodings). */
+  sender(source: TrackSource): RTCRtpSender | null {
+    return this.bySource.get(source)?.sender ?? null;
+  }
+
+  /**
+   * Make the next offer (to send as `publish_offer`). An offer still waiting for its answer is rolled back first;
+   * with `iceRestart` the offer carries new ICE credentials.
+   */
+  async createOffer(iceRestart = false): Promise<PublishOffer> {
+    if (this.pc.signalingState === 'have-local-offer') {
+      await this.pc.setLocalDescription({ type: 'rollback' });
+    }
+    const remoteUfrag = iceUfrag(this.pc.remoteDescription?.sdp);
+    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
     await this.pc.setLocalDescription(offer);
-    return this.pc.localDescription?.sdp ?? offer.sdp ?? '';
+    this.restartFrom = iceRestart ? remoteUfrag : null;
+    return { sdp: this.pc.localDescription?.sdp ?? offer.sdp ?? '', sources: this.sourcesByMid() };
   }
 
   /** Call once the offer went out: queued candidates follow it. */
@@ -61,8 +107,23 @@ export class PublisherConnection {
     this.gate.release();
   }
 
-  async applyAnswer(sdp: string): Promise<void> {
+  /** Apply the SFU's answer. Resolves false (and changes nothing) for an answer to an older offer. */
+  async applyAnswer(sdp: string): Promise<boolean> {
+    if (this.pc.signalingState !== 'have-local-offer') return false;
+    if (this.restartFrom !== null && iceUfrag(sdp) === this.restartFrom) return false;
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    this.restartFrom = null;
+    return true;
+  }
+
+  get awaitingAnswer(): boolean {
+    return this.pc.signalingState === 'have-local-offer';
+  }
+
+  private sourcesByMid(): Record<string, TrackSource> {
+    const out: Record<string, TrackSource> = {};
+    for (const [source, tr] of this.bySource) if (tr.mid !== null && tr.mid !== undefined) out[tr.mid] = source;
+    return out;
   }
 
   close(): void {
@@ -75,6 +136,8 @@ export class PublisherConnection {
 export interface RemoteTrackEvent {
   /** The publishing participant's sid (the track's msid stream id). */
   sid: string;
+  /** The publisher's track_id (from the msid track id `<sid>-<track_id>`), or null if unknown. */
+  trackId: string | null;
   track: MediaStreamTrack;
   stream: MediaStream;
 }
@@ -84,6 +147,8 @@ export class SubscriberConnection {
   private gate: CandidateGate;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Publisher track_id by subscriber mid, from the offers. */
+  private trackIdByMid = new Map<string, string>();
 
   constructor(
     factory: PcFactory,
@@ -97,7 +162,9 @@ export class SubscriberConnection {
     this.pc.ontrack = (ev) => {
       const stream = ev.streams[0];
       if (!stream) return; // every track from the SFU carries its publisher's sid as stream id
-      onTrack({ sid: stream.id, track: ev.track, stream });
+      const mid = ev.transceiver?.mid;
+      const trackId = mid ? (this.trackIdByMid.get(mid) ?? null) : null;
+      onTrack({ sid: stream.id, trackId, track: ev.track, stream });
     };
   }
 
@@ -108,6 +175,10 @@ export class SubscriberConnection {
   handleOffer(sdp: string, sendAnswer: (sdp: string) => void): Promise<void> {
     const run = async () => {
       if (this.closed) return;
+      for (const [mid, msid] of msidsByMid(sdp)) {
+        const trackId = publisherTrackId(msid);
+        if (trackId) this.trackIdByMid.set(mid, trackId);
+      }
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);

@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerMessage } from './protocol';
+import { parseServerMessage } from './protocolParse';
 
 // Examples copied from docs/protocol.md.
 const examples = {
   joined:
-    '{"type": "joined", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": false, "camera_off": false}, "participants": [{"sid": "p9", "identity": "max", "name": "Max", "moderator": true, "muted": true, "camera_off": false}], "tracks": [{"sid": "p9", "track_id": "0", "kind": "audio"}], "ice_servers": []}',
+    '{"type": "joined", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": false, "camera_off": false}, "participants": [{"sid": "p9", "identity": "max", "name": "Max", "moderator": true, "muted": true, "camera_off": false}], "tracks": [{"sid": "p9", "track_id": "0", "kind": "audio", "source": "microphone"}], "ice_servers": [], "resume_token": "3f9a0c5e1b7d4e2f8a6c0b1d2e3f4a5b", "chat": [{"id": 1, "sid": "p9", "identity": "max", "name": "Max", "text": "Hallo zusammen", "at": 1763884700000}], "hands": ["p9"]}',
+  resumed:
+    '{"type": "resumed", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": true, "camera_off": false}, "participants": [], "tracks": [], "ice_servers": [], "chat": [], "hands": []}',
+  chat: '{"type": "chat", "message": {"id": 8, "sid": "p13", "identity": "max", "name": "Max", "text": "Moin!", "at": 1763884805000}}',
+  hand_changed: '{"type": "hand_changed", "sid": "p13", "raised": false, "by": "p9", "queue": ["p14"]}',
+  speakers: '{"type": "speakers", "dominant": "p13", "speaking": ["p13", "p9"]}',
+  screen: '{"type": "track_published", "sid": "p13", "track_id": "2", "kind": "video", "source": "screen"}',
   participant_joined:
     '{"type": "participant_joined", "participant": {"sid": "p13", "identity": "max", "name": "Max", "moderator": false, "muted": false, "camera_off": false}}',
   participant_left: '{"type": "participant_left", "sid": "p13", "reason": "left"}',
-  track_published: '{"type": "track_published", "sid": "p13", "track_id": "1", "kind": "video"}',
+  track_published: '{"type": "track_published", "sid": "p13", "track_id": "1", "kind": "video", "source": "camera"}',
   track_unpublished: '{"type": "track_unpublished", "sid": "p13", "track_id": "1"}',
   pong: '{"type": "pong", "id": 7}',
   error:
@@ -23,15 +29,37 @@ describe('parseServerMessage', () => {
       room: 'team-weekly',
       you: { sid: 'p12', identity: 'erika', name: 'Erika Mustermann', moderator: false, muted: false, camera_off: false },
       participants: [{ sid: 'p9', identity: 'max', name: 'Max', moderator: true, muted: true, camera_off: false }],
-      tracks: [{ sid: 'p9', track_id: '0', kind: 'audio' }],
+      tracks: [{ sid: 'p9', track_id: '0', kind: 'audio', source: 'microphone' }],
       ice_servers: [],
+      resume_token: '3f9a0c5e1b7d4e2f8a6c0b1d2e3f4a5b',
+      chat: [{ id: 1, sid: 'p9', identity: 'max', name: 'Max', text: 'Hallo zusammen', at: 1763884700000 }],
+      hands: ['p9'],
     });
+  });
+
+  it('parses the meeting messages: resumed, chat, hand_changed, speakers, screen tracks', () => {
+    expect(parseServerMessage(examples.resumed)).toMatchObject({ type: 'resumed', you: { sid: 'p12', muted: true }, chat: [], hands: [] });
+    expect(parseServerMessage(examples.chat)).toEqual({
+      type: 'chat',
+      message: { id: 8, sid: 'p13', identity: 'max', name: 'Max', text: 'Moin!', at: 1763884805000 },
+    });
+    expect(parseServerMessage(examples.hand_changed)).toEqual({ type: 'hand_changed', sid: 'p13', raised: false, by: 'p9', queue: ['p14'] });
+    expect(parseServerMessage(examples.speakers)).toEqual({ type: 'speakers', dominant: 'p13', speaking: ['p13', 'p9'] });
+    expect(parseServerMessage(examples.screen)).toMatchObject({ type: 'track_published', source: 'screen' });
+  });
+
+  it('fills in what an older server leaves out', () => {
+    const old = '{"type":"joined","protocol":1,"room":"r","you":{"sid":"p1","identity":"a","name":"A"},"participants":[],"tracks":[{"sid":"p2","track_id":"1","kind":"video"}],"ice_servers":[]}';
+    expect(parseServerMessage(old)).toMatchObject({ resume_token: '', chat: [], hands: [], tracks: [{ source: 'camera' }] });
+    expect(parseServerMessage('{"type":"track_published","sid":"p1","track_id":"0","kind":"audio","source":"laser"}')).toMatchObject({ source: 'microphone' });
+    expect(parseServerMessage('{"type":"chat","message":{"id":"x"}}')).toBeNull();
+    expect(parseServerMessage('{"type":"hand_changed","sid":"p1"}')).toBeNull();
   });
 
   it('parses the documented room events', () => {
     expect(parseServerMessage(examples.participant_joined)).toMatchObject({ type: 'participant_joined', participant: { sid: 'p13', identity: 'max' } });
     expect(parseServerMessage(examples.participant_left)).toEqual({ type: 'participant_left', sid: 'p13', reason: 'left' });
-    expect(parseServerMessage(examples.track_published)).toEqual({ type: 'track_published', sid: 'p13', track_id: '1', kind: 'video' });
+    expect(parseServerMessage(examples.track_published)).toEqual({ type: 'track_published', sid: 'p13', track_id: '1', kind: 'video', source: 'camera' });
     expect(parseServerMessage(examples.track_unpublished)).toEqual({ type: 'track_unpublished', sid: 'p13', track_id: '1' });
     expect(parseServerMessage(examples.pong)).toEqual({ type: 'pong', id: 7 });
   });

@@ -1,10 +1,13 @@
 // Plenum signaling protocol, version 1 — mirrors docs/protocol.md (the contract with the server).
-// Every frame is one JSON object with a "type" field; field names are snake_case.
+// Every frame is one JSON object with a "type" field; field names are snake_case. The parser is in protocolParse.ts.
 
 export const PROTOCOL_VERSION = 1;
 
 export type PcTarget = 'publisher' | 'subscriber';
 export type TrackKind = 'audio' | 'video';
+/** What a published track carries. */
+export type TrackSource = 'microphone' | 'camera' | 'screen' | 'screen_audio';
+export const TRACK_SOURCES: readonly TrackSource[] = ['microphone', 'camera', 'screen', 'screen_audio'];
 
 /** A participant as the server describes it. */
 export interface Participant {
@@ -20,6 +23,7 @@ export interface TrackRef {
   sid: string;
   track_id: string;
   kind: TrackKind;
+  source: TrackSource;
 }
 
 export interface IceServer {
@@ -27,6 +31,20 @@ export interface IceServer {
   username?: string;
   credential?: string;
 }
+
+/** One chat message as the room keeps it. */
+export interface ChatEntry {
+  id: number;
+  sid: string;
+  identity: string;
+  name: string;
+  text: string;
+  /** Server time, ms since the Unix epoch. */
+  at: number;
+}
+
+/** Longest chat message the server accepts (characters after trimming). */
+export const MAX_CHAT_CHARS = 1000;
 
 // ---- client → server ----
 
@@ -37,9 +55,17 @@ export interface JoinMsg {
   token: string;
   name?: string;
 }
+export interface ResumeMsg {
+  type: 'resume';
+  protocol: number;
+  room: string;
+  resume_token: string;
+}
 export interface PublishOfferMsg {
   type: 'publish_offer';
   sdp: string;
+  /** mid → what it carries. */
+  sources?: Record<string, TrackSource>;
 }
 export interface SubscribeAnswerMsg {
   type: 'subscribe_answer';
@@ -51,10 +77,23 @@ export interface IceCandidateMsg {
   /** A `candidate:` line; null means end of candidates. */
   candidate: string | null;
 }
+export interface RestartIceMsg {
+  type: 'restart_ice';
+}
 export interface UpdateMsg {
   type: 'update';
   muted?: boolean;
   camera_off?: boolean;
+}
+export interface ChatMsg {
+  type: 'chat';
+  text: string;
+}
+export interface HandMsg {
+  type: 'hand';
+  raised: boolean;
+  /** Someone else's hand (moderators may lower it). */
+  sid?: string;
 }
 export interface LeaveMsg {
   type: 'leave';
@@ -66,23 +105,36 @@ export interface PingMsg {
 
 export type ClientMessage =
   | JoinMsg
+  | ResumeMsg
   | PublishOfferMsg
   | SubscribeAnswerMsg
   | IceCandidateMsg
+  | RestartIceMsg
   | UpdateMsg
+  | ChatMsg
+  | HandMsg
   | LeaveMsg
   | PingMsg;
 
 // ---- server → client ----
 
-export interface JoinedMsg {
-  type: 'joined';
+/** What `joined` and `resumed` both say about the room. */
+export interface RoomState {
   protocol: number;
   room: string;
   you: Participant;
   participants: Participant[];
   tracks: TrackRef[];
   ice_servers: IceServer[];
+  chat: ChatEntry[];
+  hands: string[];
+}
+export interface JoinedMsg extends RoomState {
+  type: 'joined';
+  resume_token: string;
+}
+export interface ResumedMsg extends RoomState {
+  type: 'resumed';
 }
 export interface PublishAnswerMsg {
   type: 'publish_answer';
@@ -111,11 +163,28 @@ export interface TrackPublishedMsg {
   sid: string;
   track_id: string;
   kind: TrackKind;
+  source: TrackSource;
 }
 export interface TrackUnpublishedMsg {
   type: 'track_unpublished';
   sid: string;
   track_id: string;
+}
+export interface ChatServerMsg {
+  type: 'chat';
+  message: ChatEntry;
+}
+export interface HandChangedMsg {
+  type: 'hand_changed';
+  sid: string;
+  raised: boolean;
+  by: string;
+  queue: string[];
+}
+export interface SpeakersMsg {
+  type: 'speakers';
+  dominant: string | null;
+  speaking: string[];
 }
 export interface PongMsg {
   type: 'pong';
@@ -139,7 +208,9 @@ export type ErrorCode =
   | 'bad_candidate'
   | 'unexpected_answer'
   | 'internal'
-  | 'removed';
+  | 'removed'
+  | 'resume_failed'
+  | 'forbidden';
 
 export interface ErrorMsg {
   type: 'error';
@@ -150,6 +221,7 @@ export interface ErrorMsg {
 
 export type ServerMessage =
   | JoinedMsg
+  | ResumedMsg
   | PublishAnswerMsg
   | SubscribeOfferMsg
   | ParticipantJoinedMsg
@@ -157,80 +229,10 @@ export type ServerMessage =
   | ParticipantLeftMsg
   | TrackPublishedMsg
   | TrackUnpublishedMsg
+  | ChatServerMsg
+  | HandChangedMsg
+  | SpeakersMsg
   | PongMsg
   | ErrorMsg;
 
 export type ServerMessageType = ServerMessage['type'];
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStr = (v: unknown): v is string => typeof v === 'string';
-
-function isParticipant(v: unknown): v is Participant {
-  return isObj(v) && isStr(v.sid) && isStr(v.identity) && isStr(v.name);
-}
-
-function normParticipant(v: Participant): Participant {
-  return {
-    sid: v.sid,
-    identity: v.identity,
-    name: v.name,
-    moderator: v.moderator === true,
-    muted: v.muted === true,
-    camera_off: v.camera_off === true,
-  };
-}
-
-function isTrackRef(v: unknown): v is TrackRef {
-  return isObj(v) && isStr(v.sid) && isStr(v.track_id) && (v.kind === 'audio' || v.kind === 'video');
-}
-
-/**
- * Parse one text frame from the server. Returns null for anything that is not a well-formed message of a known
- * type (unknown fields are ignored, as the protocol says).
- */
-export function parseServerMessage(text: string): ServerMessage | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObj(v) || !isStr(v.type)) return null;
-  switch (v.type) {
-    case 'joined': {
-      if (!isParticipant(v.you) || !isStr(v.room)) return null;
-      const participants = Array.isArray(v.participants) ? v.participants.filter(isParticipant).map(normParticipant) : [];
-      const tracks = Array.isArray(v.tracks) ? v.tracks.filter(isTrackRef) : [];
-      const ice_servers = Array.isArray(v.ice_servers) ? (v.ice_servers.filter(isObj) as unknown as IceServer[]) : [];
-      return {
-        type: 'joined',
-        protocol: typeof v.protocol === 'number' ? v.protocol : PROTOCOL_VERSION,
-        room: v.room,
-        you: normParticipant(v.you),
-        participants,
-        tracks,
-        ice_servers,
-      };
-    }
-    case 'publish_answer':
-    case 'subscribe_offer':
-      return isStr(v.sdp) ? { type: v.type, sdp: v.sdp } : null;
-    case 'participant_joined':
-    case 'participant_updated':
-      return isParticipant(v.participant) ? { type: v.type, participant: normParticipant(v.participant) } : null;
-    case 'participant_left':
-      return isStr(v.sid) ? { type: 'participant_left', sid: v.sid, reason: isStr(v.reason) ? v.reason : 'left' } : null;
-    case 'track_published':
-      return isTrackRef(v) ? { type: 'track_published', sid: v.sid, track_id: v.track_id, kind: v.kind } : null;
-    case 'track_unpublished':
-      return isStr(v.sid) && isStr(v.track_id) ? { type: 'track_unpublished', sid: v.sid, track_id: v.track_id } : null;
-    case 'pong':
-      return typeof v.id === 'number' ? { type: 'pong', id: v.id } : null;
-    case 'error':
-      return isStr(v.code)
-        ? { type: 'error', code: v.code, message: isStr(v.message) ? v.message : '', fatal: v.fatal === true }
-        : null;
-    default:
-      return null;
-  }
-}

@@ -1,104 +1,80 @@
-// One stay in a meeting: the signaling socket, the publisher and subscriber connections, and the room roster.
-// UI components read snapshots (useSyncExternalStore) and call the few actions; no WebRTC in components.
+// One stay in a meeting: the signaling socket (with reconnect and resume), the media link to the SFU, and what the
+// client knows about the room. UI components read snapshots (useSyncExternalStore) and call the actions; no WebRTC
+// in components.
 
-import { PROTOCOL_VERSION, type Participant, type PcTarget } from './protocol';
+import { MAX_CHAT_CHARS, PROTOCOL_VERSION, type ClientMessage, type PcTarget, type ServerMessage } from './protocol';
 import { SignalingClient, browserSocketFactory, type SocketFactory } from './signaling';
-import { browserPcFactory, PublisherConnection, SubscriberConnection, type PcFactory } from './peer';
-import { applyToRoster, emptyRoster, type Roster } from './roster';
-import { collectInbound, type InboundStats } from './stats';
+import { browserPcFactory, type PcFactory } from './peer';
+import { applyRoomMessage, emptyRoom, type RoomModel } from './roomState';
+import { GIVE_UP_AFTER_MS, Heartbeat, OPEN_TIMEOUT_MS, reconnectDelay } from './connection';
+import { MediaLink } from './mediaLink';
+import { StatsLoop } from './statsLoop';
+import type { InboundStats } from './stats';
+import { pcDebugInfo, type PcDebugInfo, type SessionDeps, type SessionError, type SessionOptions, type SessionSnapshot } from './sessionTypes';
 
-export type Phase = 'connecting' | 'joined' | 'left' | 'failed';
-
-export interface SessionError {
-  code: string;
-  message: string;
-}
-
-export interface SessionSnapshot {
-  phase: Phase;
-  self: Participant | null;
-  roster: Roster;
-  /** Remote media by publisher sid (one stream per participant, as the SFU labels it). */
-  streams: ReadonlyMap<string, MediaStream>;
-  muted: boolean;
-  cameraOff: boolean;
-  /** Set when phase is 'failed'. */
-  fatal: SessionError | null;
-  /** The last non-fatal problem worth showing; cleared by `dismissNotice`. */
-  notice: SessionError | null;
-}
-
-export interface SessionOptions {
-  wsUrl: string;
-  room: string;
-  token: string;
-  name: string;
-  /** Local camera/microphone; null joins without publishing. */
-  localStream: MediaStream | null;
-  muted?: boolean;
-  cameraOff?: boolean;
-}
-
-export interface SessionDeps {
-  socketFactory?: SocketFactory;
-  pcFactory?: PcFactory;
-  log?: (...args: unknown[]) => void;
-}
-
-export interface PcDebugInfo {
-  connectionState: string;
-  iceConnectionState: string;
-  signalingState: string;
-  localSdp: string | null;
-  remoteSdp: string | null;
-}
-
-function pcDebugInfo(pc: RTCPeerConnection | undefined): PcDebugInfo | null {
-  if (!pc) return null;
-  return {
-    connectionState: pc.connectionState,
-    iceConnectionState: pc.iceConnectionState,
-    signalingState: pc.signalingState,
-    localSdp: pc.localDescription?.sdp ?? null,
-    remoteSdp: pc.remoteDescription?.sdp ?? null,
-  };
-}
+export type { LocalMediaSource, PcDebugInfo, Phase, SessionDeps, SessionError, SessionOptions, SessionSnapshot } from './sessionTypes';
 
 // Non-fatal codes that are expected in normal operation and not shown to people.
-const QUIET_CODES = new Set(['bad_candidate', 'unexpected_answer', 'rate_limited']);
-const PING_INTERVAL_MS = 25_000;
+const QUIET_CODES = new Set(['bad_candidate', 'unexpected_answer', 'rate_limited', 'resume_failed']);
+/** Messages kept while reconnecting, sent once back. */
+const OUTBOX_MAX = 50;
 
 export class MeetingSession {
   private snap: SessionSnapshot;
   private listeners = new Set<() => void>();
   private signaling: SignalingClient | null = null;
-  private publisher: PublisherConnection | null = null;
-  private subscriber: SubscriberConnection | null = null;
-  private trackOwner = new Map<string, string>(); // remote track id → publisher sid
-  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private link: MediaLink | null = null;
+  private readonly heartbeat: Heartbeat;
+  private readonly stats: StatsLoop;
+  private resumeToken: string | null = null;
+  private outbox: ClientMessage[] = [];
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private openTimer: ReturnType<typeof setTimeout> | null = null;
+  private lostAt = 0;
+  private attempt = 0;
   private pingId = 0;
+  private screenStream: MediaStream | null = null;
+  /** Room events received, by type and sid (for tests: nobody saw a leave during a reconnect). */
+  private seenEvents: Array<[string, string]> = [];
   /** What happened when (ms since `start()`), for diagnosing join latency; bounded. */
   private readonly events: Array<[string, number]> = [];
   private t0 = 0;
   private readonly socketFactory: SocketFactory;
   private readonly pcFactory: PcFactory;
+  private readonly getDisplayMedia: () => Promise<MediaStream>;
   private readonly log: (...args: unknown[]) => void;
 
   constructor(private opts: SessionOptions, deps: SessionDeps = {}) {
     this.socketFactory = deps.socketFactory ?? browserSocketFactory;
     this.pcFactory = deps.pcFactory ?? browserPcFactory;
+    this.getDisplayMedia = deps.getDisplayMedia ?? (() => navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false }));
     this.log = deps.log ?? ((...a) => console.warn('[plenum]', ...a));
+    const local = opts.local?.getSnapshot();
     this.snap = {
       phase: 'connecting',
-      self: null,
-      roster: emptyRoster,
-      streams: new Map(),
-      muted: opts.muted ?? false,
-      cameraOff: opts.cameraOff ?? false,
+      room: emptyRoom,
+      media: new Map(),
+      muted: local ? local.muted : true,
+      cameraOff: local ? local.cameraOff : true,
+      screen: null,
+      quality: {},
+      ownQuality: 'unknown',
+      speaking: new Set(),
+      activeSpeaker: null,
+      mediaTrouble: false,
       fatal: null,
       notice: null,
     };
-    this.applyLocalTrackState();
+    this.heartbeat = new Heartbeat(
+      () => this.signaling?.send({ type: 'ping', id: ++this.pingId }),
+      () => this.connectionLost('heartbeat'),
+    );
+    this.stats = new StatsLoop(
+      () => this.link,
+      () => this.snap.room.roster,
+      (patch) => this.set(patch),
+    );
+    if (opts.local) opts.local.onTrack = (source, track) => void this.link?.setLocalTrack(source, track, opts.local?.getSnapshot().preview ?? null);
   }
 
   // ---- store interface for React ----
@@ -121,76 +97,75 @@ export class MeetingSession {
   start(): void {
     if (this.signaling) return;
     this.t0 = performance.now();
-    const sig = new SignalingClient(this.opts.wsUrl, this.socketFactory, {
-      onClose: ({ wasOpen }) => this.onSocketClosed(wasOpen),
-      onMalformed: (text) => this.log('malformed frame', text.slice(0, 200)),
-    });
-    this.signaling = sig;
-    sig
-      .on('joined', (m) => {
-        this.mark('joined');
-        this.set({ phase: 'joined', self: m.you, roster: applyToRoster(this.snap.roster, m) });
-        this.startMedia(m.ice_servers);
-        this.sendUpdate();
-        this.pingTimer = setInterval(() => sig.send({ type: 'ping', id: ++this.pingId }), PING_INTERVAL_MS);
-      })
-      .on('publish_answer', (m) => {
-        this.mark('publish_answer');
-        this.publisher?.applyAnswer(m.sdp).catch((e) => this.mediaError('publish_answer', e));
-      })
-      .on('subscribe_offer', (m) => {
-        this.mark('subscribe_offer');
-        this.subscriber
-          ?.handleOffer(m.sdp, (sdp) => {
-            sig.send({ type: 'subscribe_answer', sdp });
-            this.mark('subscribe_answer');
-          })
-          .catch((e) => this.mediaError('subscribe_offer', e));
-      })
-      .on('participant_joined', (m) => this.set({ roster: applyToRoster(this.snap.roster, m) }))
-      .on('participant_updated', (m) => {
-        if (m.participant.sid === this.snap.self?.sid) this.set({ self: m.participant });
-        else this.set({ roster: applyToRoster(this.snap.roster, m) });
-      })
-      .on('participant_left', (m) => {
-        const streams = new Map(this.snap.streams);
-        streams.delete(m.sid);
-        for (const [track, sid] of this.trackOwner) if (sid === m.sid) this.trackOwner.delete(track);
-        this.set({ roster: applyToRoster(this.snap.roster, m), streams });
-      })
-      .on('track_published', (m) => this.set({ roster: applyToRoster(this.snap.roster, m) }))
-      .on('track_unpublished', (m) => this.set({ roster: applyToRoster(this.snap.roster, m) }))
-      .on('pong', () => undefined)
-      .on('error', (m) => {
-        if (m.fatal) {
-          this.fail({ code: m.code, message: m.message });
-        } else if (QUIET_CODES.has(m.code)) {
-          this.log('server error', m.code, m.message);
-        } else {
-          this.log('server error', m.code, m.message);
-          this.set({ notice: { code: m.code, message: m.message } });
-        }
-      });
-    sig.send({
-      type: 'join',
-      protocol: PROTOCOL_VERSION,
-      room: this.opts.room,
-      token: this.opts.token,
-      name: this.opts.name,
-    });
+    this.openSignaling();
+    this.signaling!.send({ type: 'join', protocol: PROTOCOL_VERSION, room: this.opts.room, token: this.opts.token, name: this.opts.name });
   }
 
   setMuted(muted: boolean): void {
+    this.opts.local?.setMuted(muted);
     this.set({ muted });
-    this.applyLocalTrackState();
-    if (this.snap.phase === 'joined') this.signaling?.send({ type: 'update', muted });
+    this.sendOrQueue({ type: 'update', muted });
   }
 
-  setCameraOff(cameraOff: boolean): void {
+  async setCameraOff(cameraOff: boolean): Promise<void> {
     this.set({ cameraOff });
-    this.applyLocalTrackState();
-    if (this.snap.phase === 'joined') this.signaling?.send({ type: 'update', camera_off: cameraOff });
+    this.sendOrQueue({ type: 'update', camera_off: cameraOff });
+    await this.opts.local?.setCameraOff(cameraOff);
   }
+
+  /** Send a chat message (trimmed; too long or empty ones are refused: returns false). */
+  sendChat(text: string): boolean {
+    const t = text.trim();
+    if (t.length === 0 || [...t].length > MAX_CHAT_CHARS) return false;
+    this.sendOrQueue({ type: 'chat', text: t });
+    return true;
+  }
+
+  setHand(raised: boolean): void {
+    this.sendOrQueue({ type: 'hand', raised });
+  }
+
+  /** A moderator lowers someone else's hand (the server checks the grant). */
+  lowerHandOf(sid: string): void {
+    this.sendOrQueue({ type: 'hand', raised: false, sid });
+  }
+
+  /** Share the screen (the browser asks which one). Resolves false if refused or impossible. */
+  async startScreenShare(): Promise<boolean> {
+    if (this.screenStream) return true;
+    let stream: MediaStream;
+    try {
+      stream = await this.getDisplayMedia();
+    } catch (e) {
+      this.log('getDisplayMedia', e);
+      return false;
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track || this.snap.phase === 'left' || this.snap.phase === 'failed') {
+      stream.getTracks().forEach((t) => t.stop());
+      return false;
+    }
+    this.screenStream = stream;
+    track.addEventListener?.('ended', () => this.stopScreenShare());
+    this.set({ screen: stream });
+    await this.link?.setLocalTrack('screen', track, stream);
+    return true;
+  }
+
+  stopScreenShare(): void {
+    const stream = this.screenStream;
+    if (!stream) return;
+    this.screenStream = null;
+    stream.getTracks().forEach((t) => t.stop());
+    this.set({ screen: null });
+    void this.link?.setLocalTrack('screen', null, null);
+  }
+
+  /** The participants whose video is on screen (hook for the SFU's allocation; nothing is sent yet). */
+  setVisibleParticipants(sids: readonly string[]): void {
+    this.visible = sids;
+  }
+  visible: readonly string[] = [];
 
   dismissNotice(): void {
     this.set({ notice: null });
@@ -201,126 +176,261 @@ export class MeetingSession {
     if (this.snap.phase === 'left') return;
     this.signaling?.send({ type: 'leave' });
     this.teardown();
-    this.set({ phase: 'left', streams: new Map(), roster: emptyRoster });
+    this.set({ phase: 'left', media: new Map() });
   }
 
   /** Close without a state change (the component went away). */
   dispose(): void {
-    if (this.snap.phase === 'joined' || this.snap.phase === 'connecting') this.signaling?.send({ type: 'leave' });
+    if (this.snap.phase !== 'left' && this.snap.phase !== 'failed') this.signaling?.send({ type: 'leave' });
     this.teardown();
   }
 
-  get localStream(): MediaStream | null {
-    return this.opts.localStream;
+  get localPreview(): MediaStream | null {
+    return this.opts.local?.getSnapshot().preview ?? null;
   }
 
-  /** Inbound RTP statistics of the subscriber connection. */
-  async stats(): Promise<InboundStats> {
-    const pc = this.subscriber?.pc;
-    const report = pc ? await pc.getStats() : null;
-    return collectInbound(report, (trackId) => {
-      const sid = this.trackOwner.get(trackId);
-      if (!sid) return null;
-      return { sid, identity: this.snap.roster.bySid[sid]?.identity ?? null };
-    });
+  get canPublish(): boolean {
+    return this.opts.local !== null;
   }
 
-  /** Connection states and the SDP exchanged, for diagnosing browser tests. */
+  // ---- debug (window.__plenum) ----
+
+  async inboundStats(): Promise<InboundStats> {
+    return this.link ? this.link.inbound(this.snap.room.roster) : { inboundAudio: [], inboundVideo: [] };
+  }
+
   connections(): Record<PcTarget, PcDebugInfo | null> {
-    return { publisher: pcDebugInfo(this.publisher?.pc), subscriber: pcDebugInfo(this.subscriber?.pc) };
+    const pcs = this.link?.pcs();
+    return { publisher: pcDebugInfo(pcs?.publisher), subscriber: pcDebugInfo(pcs?.subscriber) };
   }
 
-  /** The timeline of this session: [event, ms since start()]. */
   timeline(): Array<[string, number]> {
     return [...this.events];
   }
 
-  // ---- internals ----
-
-  private mark(event: string): void {
-    if (this.events.length < 200) this.events.push([event, Math.round(performance.now() - this.t0)]);
+  seen(): Array<[string, string]> {
+    return [...this.seenEvents];
   }
 
-  private applyLocalTrackState(): void {
-    const s = this.opts.localStream;
-    if (!s) return;
-    for (const t of s.getAudioTracks()) t.enabled = !this.snap.muted;
-    for (const t of s.getVideoTracks()) t.enabled = !this.snap.cameraOff;
+  // ---- signaling ----
+
+  private openSignaling(): void {
+    const sig = new SignalingClient(this.opts.wsUrl, this.socketFactory, {
+      onClose: ({ wasOpen }) => {
+        if (this.signaling === sig) this.socketClosed(wasOpen);
+      },
+      onMalformed: (text) => this.log('malformed frame', text.slice(0, 200)),
+      onFrame: () => this.heartbeat.heard(),
+    });
+    this.signaling = sig;
+    const on = (msg: ServerMessage) => {
+      if (this.signaling === sig) this.handle(msg);
+    };
+    for (const type of ['joined', 'resumed', 'publish_answer', 'subscribe_offer', 'participant_joined', 'participant_updated', 'participant_left', 'track_published', 'track_unpublished', 'chat', 'hand_changed', 'speakers', 'error'] as const) {
+      sig.on(type, on as never);
+    }
   }
 
-  private sendUpdate(): void {
-    const s = this.opts.localStream;
-    const hasAudio = !!s && s.getAudioTracks().length > 0;
-    const hasVideo = !!s && s.getVideoTracks().length > 0;
-    const muted = this.snap.muted || !hasAudio;
-    const cameraOff = this.snap.cameraOff || !hasVideo;
+  private handle(msg: ServerMessage): void {
+    if (msg.type !== 'error' && msg.type !== 'publish_answer' && msg.type !== 'subscribe_offer') this.noteSeen(msg);
+    switch (msg.type) {
+      case 'joined':
+        this.mark('joined');
+        this.resumeToken = msg.resume_token || null;
+        this.setRoom(applyRoomMessage(this.snap.room, msg));
+        this.online();
+        this.startMedia(msg.ice_servers);
+        this.sendOwnState();
+        return;
+      case 'resumed':
+        this.mark('resumed');
+        this.setRoom(applyRoomMessage(this.snap.room, msg));
+        this.online();
+        this.link?.afterResume();
+        return;
+      case 'publish_answer':
+        return this.link?.handlePublishAnswer(msg.sdp);
+      case 'subscribe_offer':
+        return this.link?.handleSubscribeOffer(msg.sdp);
+      case 'participant_left':
+        this.link?.remote.removeParticipant(msg.sid);
+        this.stats.forget(msg.sid);
+        this.setRoom(applyRoomMessage(this.snap.room, msg));
+        return;
+      case 'track_unpublished':
+        this.link?.remote.dropTrack(msg.sid, msg.track_id);
+        this.setRoom(applyRoomMessage(this.snap.room, msg));
+        return;
+      case 'speakers':
+        this.stats.serverSpeakers(msg.speaking, msg.dominant);
+        return;
+      case 'error':
+        return this.handleError(msg.code, msg.message, msg.fatal);
+      default:
+        this.setRoom(applyRoomMessage(this.snap.room, msg));
+    }
+  }
+
+  private handleError(code: string, message: string, fatal: boolean): void {
+    if (fatal) return this.fail({ code, message });
+    if (code === 'resume_failed') return this.rejoin();
+    if (code === 'bad_sdp') this.link?.handleBadSdp();
+    this.log('server error', code, message);
+    if (!QUIET_CODES.has(code)) this.set({ notice: { code, message } });
+  }
+
+  private setRoom(room: RoomModel): void {
+    if (room === this.snap.room) return;
+    const media = this.link ? this.link.remote.compute(room.roster) : this.snap.media;
+    this.set({ room, media });
+  }
+
+  /** Back in the room (joined or resumed). */
+  private online(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.openTimer) clearTimeout(this.openTimer);
+    this.reconnectTimer = this.openTimer = null;
+    this.attempt = 0;
+    this.heartbeat.start();
+    this.stats.start();
+    const queued = this.outbox;
+    this.outbox = [];
+    for (const m of queued) this.signaling?.send(m);
+    this.set({ phase: 'joined' });
+  }
+
+  private sendOrQueue(msg: ClientMessage): void {
+    if (this.snap.phase === 'joined' && this.signaling?.isOpen) this.signaling.send(msg);
+    else if (this.snap.phase === 'connecting' || this.snap.phase === 'reconnecting') {
+      if (this.outbox.length < OUTBOX_MAX) this.outbox.push(msg);
+    }
+  }
+
+  /** The own media state after (re)joining: a new participant starts unmuted with the camera on. */
+  private sendOwnState(): void {
+    const local = this.opts.local?.getSnapshot();
+    const muted = this.snap.muted || !local?.mic;
+    const cameraOff = this.snap.cameraOff || !local?.camera;
     if (muted || cameraOff) this.signaling?.send({ type: 'update', muted, camera_off: cameraOff });
   }
 
   private startMedia(iceServers: RTCIceServer[]): void {
-    const sig = this.signaling;
-    if (!sig) return;
+    this.link?.close();
     const config: RTCConfiguration = { iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
-    const callbacks = {
-      onCandidate: (target: PcTarget, candidate: string | null) => sig.send({ type: 'ice_candidate', target, candidate }),
-      onStateChange: (target: PcTarget, state: RTCPeerConnectionState) => {
-        this.mark(`${target}_${state}`);
-        if (state === 'failed') {
-          this.log(`${target} connection failed`);
-          this.set({ notice: { code: 'media_failed', message: `${target} connection failed` } });
-        }
+    const link = new MediaLink(this.pcFactory, config, {
+      send: (m) => this.signaling?.send(m),
+      changed: () => {
+        if (this.link !== link) return;
+        this.set({ media: link.remote.compute(this.snap.room.roster), mediaTrouble: link.troubled });
       },
-    };
-    // The subscriber first: the server may offer the others' tracks right after `joined`.
-    this.subscriber = new SubscriberConnection(this.pcFactory, config, callbacks, ({ sid, track, stream }) => {
-      this.mark(`track_${track.kind}_${sid}`);
-      this.trackOwner.set(track.id, sid);
-      if (this.snap.streams.get(sid) !== stream) {
-        const streams = new Map(this.snap.streams);
-        streams.set(sid, stream);
-        this.set({ streams });
-      }
+      online: () => this.snap.phase === 'joined',
+      log: this.log,
+      mark: (e) => this.mark(e),
+      notice: (code) => this.set({ notice: { code, message: '' } }),
     });
-    const local = this.opts.localStream;
-    if (local && local.getTracks().length > 0) {
-      const pub = new PublisherConnection(this.pcFactory, config, callbacks);
-      this.publisher = pub;
-      pub
-        .createOffer(local)
-        .then((sdp) => {
-          if (this.publisher !== pub) return;
-          sig.send({ type: 'publish_offer', sdp });
-          this.mark('publish_offer');
-          pub.offerSent();
-        })
-        .catch((e) => this.mediaError('publish_offer', e));
+    this.link = link;
+    const local = this.opts.local?.getSnapshot();
+    const stream = local?.preview ?? null;
+    const tracks: Array<readonly ['microphone' | 'camera' | 'screen', MediaStreamTrack | null, MediaStream | null]> = [];
+    if (local?.mic) tracks.push(['microphone', local.mic, stream]);
+    if (local?.camera) tracks.push(['camera', local.camera, stream]);
+    if (this.screenStream) tracks.push(['screen', this.screenStream.getVideoTracks()[0] ?? null, this.screenStream]);
+    link.setLocalTracks(tracks).catch((e) => this.log('publish', e));
+  }
+
+  // ---- reconnecting ----
+
+  private socketClosed(wasOpen: boolean): void {
+    if (this.snap.phase === 'connecting' && !this.resumeToken) {
+      // Never got in: the server is not reachable (or refused us without an error).
+      return this.fail({ code: wasOpen ? 'connection_lost' : 'connection_failed', message: '' });
     }
+    this.connectionLost('closed');
   }
 
-  private mediaError(where: string, e: unknown): void {
-    this.log(where, e);
-    if (this.snap.phase === 'joined') this.set({ notice: { code: 'media_failed', message: String(e) } });
-  }
-
-  private onSocketClosed(wasOpen: boolean): void {
+  private connectionLost(why: string): void {
     if (this.snap.phase === 'left' || this.snap.phase === 'failed') return;
-    this.fail({ code: wasOpen ? 'connection_lost' : 'connection_failed', message: '' });
+    if (this.snap.phase === 'reconnecting') return this.scheduleAttempt();
+    this.mark(`lost_${why}`);
+    this.log(`signaling connection lost (${why}); reconnecting`);
+    this.heartbeat.stop();
+    this.signaling?.close();
+    this.lostAt = Date.now();
+    this.attempt = 0;
+    this.set({ phase: 'reconnecting' });
+    this.scheduleAttempt();
+  }
+
+  private scheduleAttempt(): void {
+    if (this.reconnectTimer || this.snap.phase !== 'reconnecting') return;
+    if (Date.now() - this.lostAt > GIVE_UP_AFTER_MS) return this.fail({ code: 'connection_lost', message: '' });
+    const delay = reconnectDelay(this.attempt++);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.tryReconnect();
+    }, delay);
+  }
+
+  private tryReconnect(): void {
+    this.signaling?.close();
+    this.openSignaling();
+    const sig = this.signaling!;
+    if (this.resumeToken) {
+      sig.send({ type: 'resume', protocol: PROTOCOL_VERSION, room: this.opts.room, resume_token: this.resumeToken });
+    } else {
+      this.sendJoin();
+    }
+    if (this.openTimer) clearTimeout(this.openTimer);
+    this.openTimer = setTimeout(() => {
+      this.openTimer = null;
+      if (this.signaling === sig && this.snap.phase === 'reconnecting') {
+        sig.close();
+        this.scheduleAttempt();
+      }
+    }, OPEN_TIMEOUT_MS);
+  }
+
+  /** Nothing to resume: join as a new participant on the same socket, keeping devices, state and chat. */
+  private rejoin(): void {
+    this.mark('rejoin');
+    this.resumeToken = null;
+    this.link?.close();
+    this.link = null;
+    this.sendJoin();
+  }
+
+  private sendJoin(): void {
+    this.signaling?.send({ type: 'join', protocol: PROTOCOL_VERSION, room: this.opts.room, token: this.opts.token, name: this.opts.name });
+  }
+
+  // ---- internals ----
+
+  private noteSeen(msg: ServerMessage): void {
+    const sid = msg.type === 'participant_joined' ? msg.participant.sid : 'sid' in msg ? String(msg.sid) : '';
+    if (this.seenEvents.length < 1000) this.seenEvents.push([msg.type, sid]);
+  }
+
+  private mark(event: string): void {
+    if (this.events.length < 300) this.events.push([event, Math.round(performance.now() - this.t0)]);
   }
 
   private fail(err: SessionError): void {
     if (this.snap.phase === 'left' || this.snap.phase === 'failed') return;
     this.teardown();
-    this.set({ phase: 'failed', fatal: err, streams: new Map(), roster: emptyRoster });
+    this.set({ phase: 'failed', fatal: err, media: new Map() });
   }
 
   private teardown(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    this.pingTimer = null;
-    this.publisher?.close();
-    this.publisher = null;
-    this.subscriber?.close();
-    this.subscriber = null;
-    this.trackOwner.clear();
+    this.heartbeat.stop();
+    this.stats.stop();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.openTimer) clearTimeout(this.openTimer);
+    this.reconnectTimer = this.openTimer = null;
+    this.screenStream?.getTracks().forEach((t) => t.stop());
+    this.screenStream = null;
+    this.link?.close();
+    this.link = null;
     this.signaling?.close();
+    if (this.opts.local) this.opts.local.onTrack = null;
   }
 }

@@ -1,6 +1,7 @@
 // The signaling WebSocket: typed sending and typed dispatch of server messages (docs/protocol.md).
 
-import { parseServerMessage, type ClientMessage, type ServerMessage, type ServerMessageType } from './protocol';
+import type { ClientMessage, ServerMessage, ServerMessageType } from './protocol';
+import { parseServerMessage } from './protocolParse';
 
 /** The part of the browser's WebSocket the client uses (so tests can pass a fake). */
 export interface SocketLike {
@@ -31,6 +32,8 @@ export interface SignalingEvents {
   onClose?: (info: { code: number; reason: string; wasOpen: boolean }) => void;
   /** A frame that is not a well-formed message of a known type (logged, otherwise ignored). */
   onMalformed?: (text: string) => void;
+  /** Any frame arrived (the connection is alive). */
+  onFrame?: () => void;
 }
 
 export class SignalingClient {
@@ -88,6 +91,8 @@ export class SignalingClient {
   }
 
   private dispatch(data: unknown): void {
+    if (this.closedByUs) return;
+    this.events.onFrame?.();
     if (typeof data !== 'string') return;
     const msg = parseServerMessage(data);
     if (!msg) {

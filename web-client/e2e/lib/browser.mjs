@@ -20,17 +20,21 @@ const ARGS = [
   '--disable-quic',
 ];
 
-/** Launch a participant's browser; returns { identity, context, page, console(), close() }. */
-export async function launchParticipant(identity) {
+/**
+ * Launch a participant's browser; returns { identity, context, page, console(), close() }. `initScript` runs in
+ * the page before the app (e.g. to route media through a test relay).
+ */
+export async function launchParticipant(identity, { initScript = null, locale = 'de-DE' } = {}) {
   const profile = await mkdtemp(join(tmpdir(), `plenum-e2e-${identity}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
     viewport: { width: 1280, height: 800 },
-    locale: 'de-DE', // German staff: the UI starts in German
+    locale, // German staff: the UI starts in German
     timeout: 30_000,
   });
+  if (initScript) await context.addInitScript(initScript);
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
   const lines = [];

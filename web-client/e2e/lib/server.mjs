@@ -124,11 +124,11 @@ export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 3
 }
 
 /** `plenum token ...` with the server's environment; returns the join URL (re-based on the server's URL). */
-export function makeJoinUrl(server, bin, { room, identity, name }) {
+export function makeJoinUrl(server, bin, { room, identity, name, moderator = false, baseUrl = server.baseUrl }) {
   return new Promise((resolve, reject) => {
     execFile(
       bin,
-      ['token', '--room', room, '--identity', identity, '--name', name],
+      ['token', '--room', room, '--identity', identity, '--name', name, ...(moderator ? ['--moderator'] : [])],
       { env: server.env, timeout: 10_000 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`plenum token failed: ${err.message}\n${stderr}`));
@@ -136,7 +136,7 @@ export function makeJoinUrl(server, bin, { room, identity, name }) {
         if (!urls) return reject(new Error(`plenum token printed no URL:\n${stdout}\n${stderr}`));
         const printed = new URL(urls[urls.length - 1]);
         if (!printed.hash.includes('token=')) return reject(new Error(`join URL has no #token=: ${printed}`));
-        resolve(`${server.baseUrl}${printed.pathname}${printed.hash}`);
+        resolve(`${baseUrl}${printed.pathname}${printed.hash}`);
       },
     );
   });

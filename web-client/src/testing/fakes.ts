@@ -47,9 +47,18 @@ export class FakeSocket implements SocketLike {
 export class FakeTrack {
   enabled = true;
   stopped = false;
+  readyState: 'live' | 'ended' = 'live';
   constructor(public kind: 'audio' | 'video', public id = `${kind}-${Math.random().toString(36).slice(2)}`) {}
   stop(): void {
     this.stopped = true;
+    this.readyState = 'ended';
+  }
+  addEventListener(): void {}
+  getSettings(): { deviceId: string } {
+    return { deviceId: `${this.kind}-device` };
+  }
+  clone(): FakeTrack {
+    return new FakeTrack(this.kind);
   }
 }
 
@@ -66,37 +75,74 @@ export class FakeStream {
   }
 }
 
+export class FakeTransceiver {
+  direction: RTCRtpTransceiverDirection;
+  mid: string | null = null;
+  sender: { track: FakeTrack | null; replaceTrack: (t: FakeTrack | null) => Promise<void> };
+  constructor(track: FakeTrack | null, public init: RTCRtpTransceiverInit) {
+    this.direction = init.direction ?? 'sendrecv';
+    const sender = {
+      track,
+      replaceTrack: async (t: FakeTrack | null) => {
+        sender.track = t;
+      },
+    };
+    this.sender = sender;
+  }
+  get track(): FakeTrack | null {
+    return this.sender.track;
+  }
+}
+
 export class FakePc {
   static created: FakePc[] = [];
-  transceivers: Array<{ track: FakeTrack; init: RTCRtpTransceiverInit }> = [];
+  transceivers: FakeTransceiver[] = [];
   localDescription: { type: string; sdp: string } | null = null;
   remoteDescription: { type: string; sdp: string } | null = null;
+  signalingState: RTCSignalingState = 'stable';
   closed = false;
   connectionState = 'new';
+  iceConnectionState = 'new';
   log: string[] = [];
+  offers = 0;
   /** Makes setRemoteDescription wait until the test resolves it. */
   holdRemote: (() => void) | null = null;
   onicecandidate: ((ev: { candidate: { candidate: string } | null }) => void) | null = null;
   onconnectionstatechange: (() => void) | null = null;
-  ontrack: ((ev: { track: FakeTrack; streams: FakeStream[] }) => void) | null = null;
+  ontrack: ((ev: { track: FakeTrack; streams: FakeStream[]; transceiver?: { mid: string | null } }) => void) | null = null;
   private answers = 0;
 
   constructor(public config: RTCConfiguration) {
     FakePc.created.push(this);
   }
-  addTransceiver(track: FakeTrack, init: RTCRtpTransceiverInit): void {
-    this.transceivers.push({ track, init });
+  addTransceiver(track: FakeTrack, init: RTCRtpTransceiverInit): FakeTransceiver {
+    const t = new FakeTransceiver(track, init);
+    this.transceivers.push(t);
+    return t;
   }
-  async createOffer(): Promise<{ type: string; sdp: string }> {
-    return { type: 'offer', sdp: `offer-with-${this.transceivers.length}-tracks` };
+  async createOffer(opts?: { iceRestart?: boolean }): Promise<{ type: string; sdp: string }> {
+    this.offers += 1;
+    const restart = opts?.iceRestart ? '-restart' : '';
+    return { type: 'offer', sdp: `offer-with-${this.transceivers.filter((t) => t.direction !== 'inactive').length}-tracks${restart}` };
   }
   async createAnswer(): Promise<{ type: string; sdp: string }> {
     this.answers += 1;
     return { type: 'answer', sdp: `answer-${this.answers}-to-${this.remoteDescription?.sdp}` };
   }
-  async setLocalDescription(d: { type: string; sdp: string }): Promise<void> {
+  async setLocalDescription(d: { type: string; sdp?: string }): Promise<void> {
     this.log.push(`setLocal:${d.type}`);
-    this.localDescription = d;
+    if (d.type === 'rollback') {
+      this.signalingState = 'stable';
+      this.localDescription = null;
+      return;
+    }
+    this.localDescription = { type: d.type, sdp: d.sdp ?? '' };
+    if (d.type === 'offer') {
+      this.signalingState = 'have-local-offer';
+      this.transceivers.forEach((t, i) => (t.mid ??= String(i)));
+    } else {
+      this.signalingState = 'stable';
+    }
   }
   async setRemoteDescription(d: { type: string; sdp: string }): Promise<void> {
     this.log.push(`setRemote:${d.type}:${d.sdp}:start`);
@@ -104,6 +150,7 @@ export class FakePc {
       await new Promise<void>((resolve) => (this.holdRemote = resolve));
     }
     this.remoteDescription = d;
+    this.signalingState = d.type === 'offer' ? 'have-remote-offer' : 'stable';
     this.log.push(`setRemote:${d.type}:${d.sdp}:done`);
   }
   async getStats(): Promise<Map<string, Record<string, unknown>>> {
@@ -112,6 +159,23 @@ export class FakePc {
   close(): void {
     this.closed = true;
   }
+  /** Drive a connection state change. */
+  setState(state: RTCPeerConnectionState): void {
+    this.connectionState = state;
+    this.onconnectionstatechange?.();
+  }
+}
+
+/** `new MediaStream(tracks)` for node (the session builds per-participant streams). */
+export function installFakeMediaStream(): void {
+  const g = globalThis as { MediaStream?: unknown };
+  if (g.MediaStream) return;
+  let n = 0;
+  g.MediaStream = class extends FakeStream {
+    constructor(tracks: FakeTrack[] = []) {
+      super(`stream-${++n}`, [...tracks]);
+    }
+  };
 }
 
 /** Let pending promise callbacks run. */

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { dictionaries, pickLanguage, type Lang } from '../i18n';
 import { decodeTokenPayload, parseJoinLink } from '../joinLink';
-import { acquireLocalMedia, stopStream, type LocalMedia } from '../media';
+import { LocalMediaController } from '../localMedia';
 import { MeetingSession } from '../session';
 import { signalingUrl } from '../signaling';
 import { setDebugSession } from '../debug';
@@ -25,10 +25,11 @@ export function App() {
   const claims = useMemo(() => (link.token ? decodeTokenPayload(link.token) : null), [link.token]);
   const [lang, setLang] = useState<Lang>(() => pickLanguage(navigator.language, storedLang()));
   const [name, setName] = useState(claims?.name ?? '');
-  const [media, setMedia] = useState<LocalMedia | null>(null);
+  const [local, setLocal] = useState<LocalMediaController | null>(null);
   const [session, setSession] = useState<MeetingSession | null>(null);
-  const [joining, setJoining] = useState(false);
   const [sessionCount, setSessionCount] = useState(0);
+  /** Bumped to get the devices again (rejoin after leaving). */
+  const [mediaEpoch, setMediaEpoch] = useState(0);
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -43,52 +44,43 @@ export function App() {
     }
   };
 
-  // Camera and microphone for the pre-join screen (and then for publishing).
+  // Camera and microphone for the pre-join screen, then for the meeting.
   useEffect(() => {
-    if (!link.token || !link.room || session || media) return;
-    let cancelled = false;
-    void acquireLocalMedia().then((m) => {
-      if (cancelled) stopStream(m.stream);
-      else setMedia(m);
-    });
-    return () => {
-      cancelled = true;
-    };
-  }, [link.token, link.room, session, media]);
+    if (!link.token || !link.room) return;
+    const c = new LocalMediaController();
+    setLocal(c);
+    void c.start();
+    return () => c.stop();
+  }, [link.token, link.room, mediaEpoch]);
 
   const startSession = useCallback(
-    (m: LocalMedia, displayName: string) => {
-      if (!link.room || !link.token) return;
+    (displayName: string) => {
+      if (!link.room || !link.token || !local) return;
+      const st = local.getSnapshot();
+      const listenOnly = !st.mic && !st.camera && !st.cameraOff;
       const s = new MeetingSession({
         wsUrl: signalingUrl(window.location),
         room: link.room,
         token: link.token,
         name: displayName,
-        localStream: m.stream,
+        local: listenOnly ? null : local,
       });
       setDebugSession(s);
       setSession(s);
       setSessionCount((n) => n + 1);
       s.start();
     },
-    [link.room, link.token],
+    [link.room, link.token, local],
   );
 
   // When the meeting ends (left or failed), release camera and microphone.
   useEffect(() => {
     if (!session) return;
-    const check = () => {
+    return session.subscribe(() => {
       const phase = session.getSnapshot().phase;
-      if (phase === 'left' || phase === 'failed') {
-        stopStream(session.localStream);
-        setMedia((m) => (m && m.stream === session.localStream ? null : m));
-      }
-    };
-    const unsubscribe = session.subscribe(check);
-    return () => {
-      unsubscribe();
-    };
-  }, [session]);
+      if (phase === 'left' || phase === 'failed') local?.stop();
+    });
+  }, [session, local]);
 
   // Closing the page: tell the server.
   useEffect(() => {
@@ -98,8 +90,13 @@ export function App() {
     return () => window.removeEventListener('pagehide', bye);
   }, [session]);
 
-  const dict = dictionaries[lang];
+  const backToStart = () => {
+    setDebugSession(null);
+    setSession(null);
+    setMediaEpoch((n) => n + 1);
+  };
 
+  const dict = dictionaries[lang];
   let screen;
   if (!link.token || !link.room) {
     screen = <NeedLinkScreen />;
@@ -108,20 +105,13 @@ export function App() {
       <Meeting
         key={sessionCount}
         session={session}
+        local={local}
         room={link.room}
         name={name}
-        onRejoin={() => {
-          setJoining(true);
-          void acquireLocalMedia().then((m) => {
-            setMedia(m);
-            setJoining(false);
-            startSession(m, name.trim());
-          });
-        }}
-        onBackToStart={() => {
-          setDebugSession(null);
-          setSession(null);
-        }}
+        lang={lang}
+        onLang={chooseLang}
+        onRejoin={backToStart}
+        onBackToStart={backToStart}
       />
     );
   } else {
@@ -133,11 +123,9 @@ export function App() {
         identity={claims?.sub ?? null}
         name={name}
         onName={setName}
-        media={media}
-        joining={joining}
-        onJoin={(n) => {
-          if (media) startSession(media, n);
-        }}
+        local={local}
+        joining={false}
+        onJoin={(n) => startSession(n)}
       />
     );
   }

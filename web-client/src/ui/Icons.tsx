@@ -49,3 +49,109 @@ export function LeaveIcon({ size }: IconProps) {
     </Svg>
   );
 }
+
+export function ScreenIcon({ off, size }: IconProps & { off?: boolean }) {
+  return (
+    <Svg size={size}>
+      <rect x="2" y="3" width="20" height="14" rx="2" />
+      <path d="M8 21h8M12 17v4" />
+      {off && <path d="M3 3l18 18" />}
+    </Svg>
+  );
+}
+
+export function HandIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <path d="M18 11V6a2 2 0 0 0-4 0v5M14 10V4a2 2 0 0 0-4 0v6M10 10.5V6a2 2 0 0 0-4 0v8" />
+      <path d="M18 8a2 2 0 0 1 4 0v6a8 8 0 0 1-8 8h-2c-2.8 0-4.5-.9-6-2.4l-3.6-3.6a2 2 0 0 1 2.8-2.8L6 14" />
+    </Svg>
+  );
+}
+
+export function ChatIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z" />
+    </Svg>
+  );
+}
+
+export function PeopleIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <circle cx="9" cy="7" r="4" />
+      <path d="M2 21v-2a4 4 0 0 1 4-4h6a4 4 0 0 1 4 4v2M16 3.1a4 4 0 0 1 0 7.8M22 21v-2a4 4 0 0 0-3-3.9" />
+    </Svg>
+  );
+}
+
+export function GridIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <rect x="3" y="3" width="7" height="7" />
+      <rect x="14" y="3" width="7" height="7" />
+      <rect x="3" y="14" width="7" height="7" />
+      <rect x="14" y="14" width="7" height="7" />
+    </Svg>
+  );
+}
+
+export function SpeakerViewIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <rect x="3" y="3" width="18" height="12" rx="1" />
+      <rect x="3" y="17" width="5" height="4" />
+      <rect x="10" y="17" width="4" height="4" />
+      <rect x="16" y="17" width="5" height="4" />
+    </Svg>
+  );
+}
+
+export function PinIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <path d="M12 17v5M9 10.8V4h6v6.8l3 3.2v2H6v-2z" />
+    </Svg>
+  );
+}
+
+export function FullscreenIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <path d="M8 3H5a2 2 0 0 0-2 2v3M21 8V5a2 2 0 0 0-2-2h-3M3 16v3a2 2 0 0 0 2 2h3M16 21h3a2 2 0 0 0 2-2v-3" />
+    </Svg>
+  );
+}
+
+export function SettingsIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <circle cx="12" cy="12" r="3" />
+      <path d="M19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z" />
+    </Svg>
+  );
+}
+
+export function CloseIcon({ size }: IconProps) {
+  return (
+    <Svg size={size}>
+      <path d="M18 6L6 18M6 6l12 12" />
+    </Svg>
+  );
+}
+
+export function ChevronIcon({ size, left }: IconProps & { left?: boolean }) {
+  return <Svg size={size}>{left ? <path d="M15 18l-6-6 6-6" /> : <path d="M9 18l6-6-6-6" />}</Svg>;
+}
+
+/** Signal bars: 1 to 3 filled by quality. */
+export function SignalIcon({ size, level }: IconProps & { level: 0 | 1 | 2 | 3 }) {
+  return (
+    <Svg size={size}>
+      <path d="M4 20v-4" opacity={level >= 1 ? 1 : 0.3} />
+      <path d="M12 20v-9" opacity={level >= 2 ? 1 : 0.3} />
+      <path d="M20 20V5" opacity={level >= 3 ? 1 : 0.3} />
+    </Svg>
+  );
+}

@@ -1,16 +1,18 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { LevelMeter, type LocalMedia } from '../media';
+import { useEffect, useId, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { LevelMeter } from '../media';
 import { normalizeDisplayName } from '../joinLink';
 import type { Lang } from '../i18n';
+import type { LocalMediaController, LocalMediaState } from '../localMedia';
 import { useT } from './i18nContext';
 import { LanguageSwitch } from './LanguageSwitch';
+import { DevicePickers } from './DeviceSelect';
 
-function MicMeter({ stream }: { stream: MediaStream | null }) {
+function MicMeter({ track }: { track: MediaStreamTrack | null }) {
   const t = useT();
   const [level, setLevel] = useState(0);
   useEffect(() => {
-    if (!stream) return;
-    const m = new LevelMeter(stream, setLevel);
+    if (!track || typeof MediaStream === 'undefined') return;
+    const m = new LevelMeter(new MediaStream([track]), setLevel);
     // WebAudio may only start after a user gesture.
     const resume = () => m.resume();
     window.addEventListener('pointerdown', resume);
@@ -19,8 +21,9 @@ function MicMeter({ stream }: { stream: MediaStream | null }) {
       window.removeEventListener('pointerdown', resume);
       window.removeEventListener('keydown', resume);
       m.stop();
+      setLevel(0);
     };
-  }, [stream]);
+  }, [track]);
   const pct = Math.round(level * 100);
   return (
     <div className="meter-row">
@@ -32,6 +35,19 @@ function MicMeter({ stream }: { stream: MediaStream | null }) {
   );
 }
 
+/** What is wrong with the devices, in words; null when all is fine. */
+export function deviceProblems(t: ReturnType<typeof useT>, s: LocalMediaState): string[] {
+  if (!s.ready) return [];
+  if (s.micProblem === 'denied' && s.cameraProblem === 'denied') return [t.mediaDenied];
+  if (s.micProblem && s.cameraProblem) return [t.mediaUnavailable];
+  const out: string[] = [];
+  if (s.cameraProblem === 'denied') out.push(t.cameraDenied);
+  else if (s.cameraProblem === 'unavailable') out.push(t.cameraUnavailable);
+  if (s.micProblem === 'denied') out.push(t.micDenied);
+  else if (s.micProblem === 'unavailable') out.push(t.micUnavailable);
+  return out;
+}
+
 export interface PreJoinProps {
   lang: Lang;
   onLang: (l: Lang) => void;
@@ -39,20 +55,25 @@ export interface PreJoinProps {
   identity: string | null;
   name: string;
   onName: (name: string) => void;
-  /** null while camera and microphone are being started. */
-  media: LocalMedia | null;
+  local: LocalMediaController | null;
   joining: boolean;
   onJoin: (name: string) => void;
 }
+
+const noLocal = () => () => undefined;
 
 export function PreJoin(p: PreJoinProps) {
   const t = useT();
   const nameId = useId();
   const errId = useId();
+  const mutedId = useId();
+  const camOffId = useId();
   const videoRef = useRef<HTMLVideoElement>(null);
   const [showError, setShowError] = useState(false);
-  const stream = p.media?.stream ?? null;
-  const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+  const local = p.local;
+  const s = useSyncExternalStore(local?.subscribe ?? noLocal, () => local?.getSnapshot() ?? null);
+  const stream = s?.preview ?? null;
+  const hasVideo = !!s?.camera;
 
   useEffect(() => {
     const v = videoRef.current;
@@ -68,6 +89,8 @@ export function PreJoin(p: PreJoinProps) {
     }
     p.onJoin(valid);
   };
+  const problems = s ? deviceProblems(t, s) : [];
+  const listenOnly = !!s?.ready && !s.mic && !s.camera && !s.cameraOff;
 
   return (
     <main className="prejoin card">
@@ -87,15 +110,51 @@ export function PreJoin(p: PreJoinProps) {
       </dl>
       <div className="preview">
         <video ref={videoRef} className={hasVideo ? 'video mirror' : 'video mirror hidden-video'} muted playsInline autoPlay aria-label={t.previewLabel} />
-        {!hasVideo && <div className="avatar"><small>{p.media ? t.noCamera : t.mediaStarting}</small></div>}
+        {!hasVideo && (
+          <div className="avatar">
+            <small>{!s?.ready ? t.mediaStarting : s.cameraOff ? t.cameraIsOff : t.noCamera}</small>
+          </div>
+        )}
       </div>
-      <MicMeter stream={stream} />
-      {p.media?.problem && (
-        <p className="warning" role="status">
-          {p.media.problem === 'denied' ? t.mediaDenied : t.mediaUnavailable}
+      <MicMeter track={s?.muted ? null : (s?.mic ?? null)} />
+      {problems.map((text) => (
+        <p key={text} className="warning" role="status" data-testid="media-problem">
+          {text}
         </p>
+      ))}
+      {local && s?.ready && (
+        <DevicePickers
+          cameras={s.cameras}
+          mics={s.mics}
+          speakers={s.speakers}
+          cameraId={s.cameraId}
+          micId={s.micId}
+          speakerId={s.speakerId}
+          onCamera={(id) => void local.selectCamera(id)}
+          onMic={(id) => void local.selectMic(id)}
+          onSpeaker={(id) => local.selectSpeaker(id)}
+        />
       )}
       <form onSubmit={submit} className="join-form" noValidate>
+        {local && s?.ready && (
+          <div className="join-options">
+            <div className="check-row">
+              <input id={mutedId} type="checkbox" data-testid="join-muted" checked={s.muted} disabled={!s.mic} onChange={(e) => local.setMuted(e.target.checked)} />
+              <label htmlFor={mutedId}>{t.joinMuted}</label>
+            </div>
+            <div className="check-row">
+              <input
+                id={camOffId}
+                type="checkbox"
+                data-testid="join-camera-off"
+                checked={s.cameraOff}
+                disabled={!s.camera && !s.cameraOff}
+                onChange={(e) => void local.setCameraOff(e.target.checked)}
+              />
+              <label htmlFor={camOffId}>{t.joinCameraOff}</label>
+            </div>
+          </div>
+        )}
         <label htmlFor={nameId}>{t.nameLabel}</label>
         <input
           id={nameId}
@@ -113,8 +172,8 @@ export function PreJoin(p: PreJoinProps) {
             {t.nameInvalid}
           </p>
         )}
-        <button type="submit" className="primary" data-testid="join-button" disabled={p.joining || !p.media}>
-          {p.joining ? t.joining : t.joinButton}
+        <button type="submit" className="primary" data-testid="join-button" disabled={p.joining || !s?.ready}>
+          {p.joining ? t.joining : listenOnly ? t.joinListenOnly : t.joinButton}
         </button>
       </form>
     </main>

@@ -1,35 +1,27 @@
-import { useEffect, useRef } from 'react';
+import { useRef } from 'react';
+import type { Quality } from '../quality';
 import { useT } from './i18nContext';
-import { CameraIcon, MicIcon } from './Icons';
+import { CameraIcon, HandIcon, MicIcon, PinIcon } from './Icons';
+import { QualityBadge } from './QualityBadge';
+import { useMediaStream } from './useMediaStream';
 
-/** Attach a stream to a media element and start playing it; reports a blocked autoplay. */
-function useMediaStream(
-  ref: React.RefObject<HTMLMediaElement | null>,
-  stream: MediaStream | null,
-  onBlocked?: () => void,
-): void {
-  useEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    if (el.srcObject !== stream) el.srcObject = stream;
-    if (stream) {
-      el.play().catch((e: unknown) => {
-        if ((e as { name?: string }).name === 'NotAllowedError') onBlocked?.();
-      });
-    }
-  }, [ref, stream, onBlocked]);
-}
-
-function initials(name: string): string {
+export function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean);
   const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
   return letters.map((p) => [...p][0]?.toUpperCase() ?? '').join('') || '?';
 }
 
-function Badges({ muted, cameraOff }: { muted: boolean; cameraOff: boolean }) {
+function Badges({ muted, cameraOff, handPosition }: { muted: boolean; cameraOff: boolean; handPosition: number }) {
   const t = useT();
   return (
     <span className="badges">
+      {handPosition > 0 && (
+        <span className="badge hand" title={t.handBadge(handPosition)}>
+          <HandIcon size={16} />
+          <span aria-hidden="true">{handPosition}</span>
+          <span className="sr-only">{t.handBadge(handPosition)}</span>
+        </span>
+      )}
       {muted && (
         <span className="badge" title={t.mutedBadge}>
           <MicIcon off size={16} />
@@ -51,41 +43,56 @@ export interface RemoteTileProps {
   name: string;
   muted: boolean;
   cameraOff: boolean;
+  /** Place in the hand queue (1 = first), 0 when the hand is down. */
+  handPosition: number;
+  speaking: boolean;
+  quality: Quality;
+  /** Camera and microphone. */
   stream: MediaStream | null;
   hasVideo: boolean;
-  onAudioBlocked: () => void;
+  pinned: boolean;
+  onPin: () => void;
 }
 
-/** One remote participant: video (always present), its audio through a separate <audio>, name and state. */
+/** One remote participant: video (always present; its sound plays elsewhere), name and state. */
 export function RemoteTile(p: RemoteTileProps) {
   const t = useT();
   const videoRef = useRef<HTMLVideoElement>(null);
-  const audioRef = useRef<HTMLAudioElement>(null);
   useMediaStream(videoRef, p.stream);
-  useMediaStream(audioRef, p.stream, p.onAudioBlocked);
   const showAvatar = p.cameraOff || !p.hasVideo;
+  const classes = ['tile', p.speaking ? 'speaking' : '', p.pinned ? 'pinned' : ''].filter(Boolean).join(' ');
   return (
     <figure
-      className="tile"
+      className={classes}
       data-testid="participant-tile"
       data-identity={p.identity}
       data-muted={String(p.muted)}
       data-camera-off={String(p.cameraOff)}
-      data-hand-raised="false"
-      data-speaking="false"
+      data-hand-raised={String(p.handPosition > 0)}
+      data-speaking={String(p.speaking)}
     >
-      {/* Muted: the sound plays through the <audio> below, so a blocked autoplay cannot stop the picture. */}
       <video ref={videoRef} autoPlay playsInline muted className={showAvatar ? 'video hidden-video' : 'video'} />
-      <audio ref={audioRef} autoPlay data-remote-audio="" />
       {showAvatar && (
-        <div className="avatar" aria-hidden="true">
+        <div className="avatar" aria-hidden="true" data-testid="tile-avatar">
           <span>{initials(p.name)}</span>
           {!p.cameraOff && !p.stream && <small>{t.waitingForVideo}</small>}
         </div>
       )}
+      <button
+        type="button"
+        className="tile-pin"
+        aria-label={t.pin(p.name)}
+        aria-pressed={p.pinned}
+        title={t.pin(p.name)}
+        onClick={p.onPin}
+      >
+        <PinIcon size={16} />
+      </button>
       <figcaption className="caption">
+        <QualityBadge quality={p.quality} />
         <span className="name">{p.name}</span>
-        <Badges muted={p.muted} cameraOff={p.cameraOff} />
+        {p.speaking && <span className="sr-only">{t.speakingBadge}</span>}
+        <Badges muted={p.muted} cameraOff={p.cameraOff} handPosition={p.handPosition} />
       </figcaption>
     </figure>
   );
@@ -96,6 +103,8 @@ export interface LocalTileProps {
   stream: MediaStream | null;
   muted: boolean;
   cameraOff: boolean;
+  handPosition: number;
+  quality: Quality;
 }
 
 /** The own camera preview (mirrored, always muted). */
@@ -114,10 +123,11 @@ export function LocalTile(p: LocalTileProps) {
         </div>
       )}
       <figcaption className="caption">
+        <QualityBadge quality={p.quality} own />
         <span className="name">
           {p.name} ({t.you})
         </span>
-        <Badges muted={p.muted} cameraOff={p.cameraOff} />
+        <Badges muted={p.muted} cameraOff={p.cameraOff} handPosition={p.handPosition} />
       </figcaption>
     </figure>
   );
