@@ -203,7 +203,11 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, forwarded_now: &dyn Fn() -> u64) -> Result
                 _ => {}
             }
             if now.duration_since(from) > WARMUP + Duration::from_secs_f64(cfg.seconds) + Duration::from_secs(10) {
-                return Err(LoadError::Timeout("the SFU's forwarded-packet counter did not move"));
+                return Err(LoadError::Sfu(format!(
+                    "no measurement window: the forwarded-packet counter reads {fwd} (window started: {}), \
+                     subscribers received {received}, the publisher sent {sent}",
+                    window.is_some()
+                )));
             }
         }
         // Sleep until a datagram, a deadline or the next packet (bounded, so SFU events are seen quickly).
