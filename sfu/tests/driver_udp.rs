@@ -46,7 +46,7 @@ fn two_clients_call_each_other_through_the_worker_threads() {
         udp.socks.push(ss);
         let tx = ev_tx.clone();
         sfu.join(&room, id, Box::new(move |e| drop(tx.send((id, e))))).unwrap();
-        sfu.command(id, ParticipantCommand::PublisherOffer(c.publish_offer())).unwrap();
+        sfu.command(id, ParticipantCommand::PublisherOffer(c.publish_offer(false))).unwrap();
         clients.push((id, c));
     }
     assert!(sfu.join(&room, ParticipantId(100), Box::new(|_| {})).is_err(), "double join refused");

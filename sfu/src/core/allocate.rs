@@ -7,7 +7,6 @@ use str0m::bwe::Bitrate;
 
 use super::allocator::{Decision, Demand, Priority, allocate};
 use super::layers::MAX_LAYERS;
-use super::participant::INITIAL_ESTIMATE_BPS;
 use super::shard::{Shard, Transmitter};
 use super::tracks::DownState;
 use super::types::*;
@@ -18,8 +17,6 @@ const SLOW_TICKS: u64 = 5;
 pub const AUDIO_BPS: u64 = 40_000;
 /// A new track's layers are never paused during its first seconds (subscribers are still arriving).
 const PUBLISH_GRACE: Duration = Duration::from_secs(4);
-/// How long after the subscriber connection is up the initial estimate still counts as a floor.
-const ESTIMATE_WARMUP: Duration = Duration::from_secs(3);
 /// A layer nobody has wanted for this long is paused at the publisher.
 const UNUSED_AFTER: Duration = Duration::from_secs(3);
 
@@ -100,9 +97,7 @@ impl Shard {
             demands.push(Demand { priority, layers: up.usable_layers(now), max_layer: dt.wanted, current: dt.current });
             dts.push(i);
         }
-        // A fresh estimate means little: during the warm-up the initial estimate is a floor.
-        let warm = p.sub_connected_at.is_none_or(|t| now.saturating_duration_since(t) < ESTIMATE_WARMUP);
-        let budget = if warm { p.estimate_bps.max(INITIAL_ESTIMATE_BPS) } else { p.estimate_bps };
+        let budget = p.estimate_bps;
         let mut order = std::mem::take(&mut self.scratch_order);
         let mut decisions = std::mem::take(&mut self.scratch_decisions);
         let summary = allocate(budget, audio, &demands, &mut order, &mut decisions);

@@ -13,7 +13,7 @@ use super::tracks::{DownState, DownTrack, UpTrack};
 use super::types::{ParticipantId, PcTarget, RoomId, TrackKind};
 
 /// Bandwidth a subscriber is assumed to have before its estimate comes in.
-pub const INITIAL_ESTIMATE_BPS: u64 = 2_000_000;
+pub const INITIAL_ESTIMATE_BPS: u64 = 1_500_000;
 
 /// The str0m configuration of every SFU-side connection: ICE-lite, RTP mode, Opus/VP8/H264.
 pub fn rtc_config() -> RtcConfig {
@@ -50,8 +50,6 @@ pub struct Participant {
     pub estimate_bps: u64,
     /// What the Allocator gave out last time (bit/s).
     pub allocated_bps: u64,
-    /// When the subscriber connection came up (the estimate needs a few seconds to mean something).
-    pub sub_connected_at: Option<Instant>,
 }
 
 impl Participant {
@@ -77,7 +75,6 @@ impl Participant {
             input_errors: 0,
             estimate_bps: INITIAL_ESTIMATE_BPS,
             allocated_bps: 0,
-            sub_connected_at: None,
         })
     }
 

@@ -245,6 +245,11 @@ impl Shard {
         &self.stats
     }
 
+    /// Each participant's current bandwidth estimate towards it (bit/s).
+    pub fn estimates(&self) -> impl Iterator<Item = (ParticipantId, u64)> + '_ {
+        self.participants.values().map(|p| (p.id, p.estimate_bps))
+    }
+
     pub fn participant_count(&self) -> usize {
         self.participants.len()
     }
@@ -392,14 +397,7 @@ impl Shard {
 
     fn handle_note(&mut self, id: ParticipantId, target: PcTarget, note: Note, now: Instant, tx: &mut impl Transmitter) {
         match (target, note) {
-            (_, Note::Connected) => {
-                if target == PcTarget::Subscriber {
-                    if let Some(p) = self.participants.get_mut(&id) {
-                        p.sub_connected_at = Some(now);
-                    }
-                }
-                self.events.push_back((id, SfuEvent::Connected(target)))
-            }
+            (_, Note::Connected) => self.events.push_back((id, SfuEvent::Connected(target))),
             (_, Note::Disconnected) => {
                 tracing::debug!(participant = %id, ?target, "ICE disconnected");
             }

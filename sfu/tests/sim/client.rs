@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
+use str0m::rtp::ExtensionValues;
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
@@ -16,6 +17,10 @@ use super::net::Wire;
 pub const AUDIO_EVERY: Duration = Duration::from_millis(20);
 pub const VIDEO_EVERY: Duration = Duration::from_millis(33);
 pub const PACKETS_PER_FRAME: u64 = 3;
+
+/// Simulcast ladder of the simulated publisher: (rid, packets per frame, packet size). At 30 frames/s:
+/// l ≈ 144 kbit/s, m ≈ 432 kbit/s, h ≈ 960 kbit/s of payload.
+pub const SIMULCAST: [(&str, u64, usize); 3] = [("l", 1, 600), ("m", 2, 900), ("h", 4, 1000)];
 
 /// What a subscriber received on one of its m-lines.
 #[derive(Default, Debug)]
@@ -28,16 +33,45 @@ pub struct Received {
     pub first_payload: Vec<u8>,
     /// When the first packet arrived.
     pub first_at: Option<Instant>,
+    /// Video: per packet, when it arrived, the publisher's layer it came from (payload byte 2) and whether it
+    /// starts a keyframe.
+    pub layers: Vec<(Instant, u8, bool)>,
+}
+
+impl Sender {
+    /// The track id the SFU announces for this sender (its mid).
+    pub fn mid_string(&self) -> String {
+        self.mid.to_string()
+    }
+}
+
+impl Received {
+    /// The layer received at `t` (the last packet at or before it).
+    pub fn layer_at(&self, t: Instant) -> Option<u8> {
+        self.layers.iter().take_while(|(at, _, _)| *at <= t).last().map(|(_, l, _)| *l)
+    }
+}
+
+pub struct SendLayer {
+    pub rid: Option<Rid>,
+    pub spatial: u8,
+    seq: u64,
+    packets_per_frame: u64,
+    packet_size: usize,
+    keyframe_asked: bool,
+    pub active: bool,
+    pub sent: u64,
 }
 
 pub struct Sender {
-    mid: Mid,
+    pub mid: Mid,
     kind: MediaKind,
-    seq: u64,
+    pub layers: Vec<SendLayer>,
     ts: u32,
     next_at: Instant,
     frames: u64,
-    keyframe_asked: bool,
+    /// Audio level sent in the RFC 6464 extension (dBov, -127 silence).
+    pub level: i8,
     pub sent: u64,
 }
 
@@ -88,26 +122,61 @@ impl Client {
         }
     }
 
-    /// Offer one audio and one video track.
-    pub fn publish_offer(&mut self) -> String {
+    /// Offer one audio and one video track (the video with three simulcast layers when `simulcast`).
+    pub fn publish_offer(&mut self, simulcast: bool) -> String {
         let mut api = self.publisher.sdp_api();
         let a = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let v = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let sim = simulcast.then(|| {
+            let mut s = Simulcast::new();
+            for (rid, _, _) in SIMULCAST {
+                s.add_send_layer(SimulcastLayer::new(rid));
+            }
+            s
+        });
+        let v = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, sim);
         let (offer, pending) = api.apply().unwrap();
         self.pending_pub = Some(pending);
-        for (mid, kind) in [(a, MediaKind::Audio), (v, MediaKind::Video)] {
-            self.senders.push(Sender {
-                mid,
-                kind,
-                seq: 1000,
-                ts: 0,
-                next_at: Instant::now(),
-                frames: 0,
-                keyframe_asked: false,
-                sent: 0,
-            });
+        let layer = |rid: Option<Rid>, spatial, packets_per_frame, packet_size| SendLayer {
+            rid,
+            spatial,
+            seq: 1000 + spatial as u64 * 10_000,
+            packets_per_frame,
+            packet_size,
+            keyframe_asked: false,
+            active: true,
+            sent: 0,
+        };
+        let video_layers = if simulcast {
+            SIMULCAST.iter().enumerate().map(|(i, (rid, n, size))| layer(Some(Rid::from(*rid)), i as u8, *n, *size)).collect()
+        } else {
+            vec![layer(None, 0, PACKETS_PER_FRAME, 400)]
+        };
+        for (mid, kind, layers) in [(a, MediaKind::Audio, vec![layer(None, 0, 1, 80)]), (v, MediaKind::Video, video_layers)] {
+            self.senders.push(Sender { mid, kind, layers, ts: 0, next_at: Instant::now(), frames: 0, level: -127, sent: 0 });
         }
         offer.to_sdp_string()
+    }
+
+    /// Apply the SFU's request to pause or resume simulcast layers.
+    pub fn set_layers(&mut self, active: &[(String, bool)]) {
+        for s in &mut self.senders {
+            for l in &mut s.layers {
+                if let Some((_, on)) = active.iter().find(|(rid, _)| Some(Rid::from(rid.as_str())) == l.rid) {
+                    if *on && !l.active {
+                        // An encoder that restarts starts with a keyframe.
+                        l.keyframe_asked = true;
+                    }
+                    l.active = *on;
+                }
+            }
+        }
+    }
+
+    /// Speak (or not): the level sent with every audio packet.
+    pub fn set_level(&mut self, dbov: i8) {
+        for s in self.senders.iter_mut().filter(|s| s.kind == MediaKind::Audio) {
+            s.level = dbov;
+        }
     }
 
     pub fn accept_publish_answer(&mut self, sdp: &str, now: Instant) {
@@ -167,31 +236,42 @@ impl Client {
                     .unwrap()
                     .pt();
                 let mut api = self.publisher.direct_api();
-                let tx = api.stream_tx_by_mid(s.mid, None).unwrap();
                 match s.kind {
                     MediaKind::Audio => {
-                        s.seq += 1;
+                        let l = &mut s.layers[0];
+                        let tx = api.stream_tx_by_mid(s.mid, None).unwrap();
+                        l.seq += 1;
                         s.ts = s.ts.wrapping_add(960);
-                        tx.write_rtp(RtpWrite::new(pt, s.seq.into(), s.ts, now, vec![0xfc; 80]).marker(true));
+                        let mut ext = ExtensionValues::default();
+                        ext.audio_level = Some(s.level);
+                        ext.voice_activity = Some(s.level > -50);
+                        let w = RtpWrite::new(pt, l.seq.into(), s.ts, now, vec![0xfc; 80]).marker(true).ext_vals(ext);
+                        tx.write_rtp(w);
                         s.sent += 1;
                         s.next_at += AUDIO_EVERY;
                     }
                     MediaKind::Video => {
-                        let keyframe = s.frames % 90 == 0 || s.keyframe_asked;
-                        s.keyframe_asked = false;
+                        let periodic = s.frames % 90 == 0;
                         s.frames += 1;
                         s.ts = s.ts.wrapping_add(2970);
-                        for k in 0..PACKETS_PER_FRAME {
-                            s.seq += 1;
-                            let mut payload = vec![0u8; 600];
-                            payload[0] = if k == 0 { 0x10 } else { 0x00 };
-                            payload[1] = if keyframe { 0x00 } else { 0x01 };
-                            tx.write_rtp(
-                                RtpWrite::new(pt, s.seq.into(), s.ts, now, payload)
-                                    .marker(k == PACKETS_PER_FRAME - 1)
-                                    .nackable(true),
-                            );
-                            s.sent += 1;
+                        for l in s.layers.iter_mut().filter(|l| l.active) {
+                            let keyframe = periodic || l.keyframe_asked;
+                            l.keyframe_asked = false;
+                            let Some(tx) = api.stream_tx_by_mid(s.mid, l.rid) else { continue };
+                            for k in 0..l.packets_per_frame {
+                                l.seq += 1;
+                                let mut payload = vec![0u8; l.packet_size];
+                                payload[0] = if k == 0 { 0x10 } else { 0x00 };
+                                payload[1] = if keyframe { 0x00 } else { 0x01 };
+                                payload[2] = l.spatial;
+                                tx.write_rtp(
+                                    RtpWrite::new(pt, l.seq.into(), s.ts, now, payload)
+                                        .marker(k == l.packets_per_frame - 1)
+                                        .nackable(true),
+                                );
+                                l.sent += 1;
+                                s.sent += 1;
+                            }
                         }
                         s.next_at += VIDEO_EVERY;
                     }
@@ -219,7 +299,9 @@ impl Client {
                     Event::KeyframeRequest(k) => {
                         self.keyframe_requests_seen += 1;
                         if let Some(s) = self.senders.iter_mut().find(|s| s.mid == k.mid) {
-                            s.keyframe_asked = true;
+                            for l in s.layers.iter_mut().filter(|l| k.rid.is_none() || l.rid == k.rid) {
+                                l.keyframe_asked = true;
+                            }
                         }
                     }
                     Event::RtpPacket(p) if !publisher => {
@@ -234,6 +316,10 @@ impl Client {
                         if r.seqs.is_empty() {
                             r.first_payload = p.payload.to_vec();
                             r.first_at = Some(now);
+                        }
+                        if kind == Some(MediaKind::Video) && p.payload.len() > 2 {
+                            let key = p.payload[0] & 0x10 != 0 && p.payload[1] & 0x01 == 0;
+                            r.layers.push((now, p.payload[2], key));
                         }
                         r.seqs.push(*p.seq_no);
                         if !r.ssrcs.contains(&p.header.ssrc) {

@@ -65,12 +65,22 @@ impl World {
         self.clients.iter().filter_map(|(_, c)| c.as_ref()).find(|c| c.name == name).unwrap()
     }
 
+    pub fn client_mut(&mut self, name: &str) -> &mut Client {
+        self.clients.iter_mut().filter_map(|(_, c)| c.as_mut()).find(|c| c.name == name).unwrap()
+    }
+
     /// A new participant joins `room` and publishes audio and video.
     pub fn join(&mut self, name: &str, room: &str) -> ParticipantId {
+        self.join_with(name, room, false)
+    }
+
+    /// A new participant joins `room` and publishes audio and video, the video in three simulcast layers when
+    /// `simulcast`.
+    pub fn join_with(&mut self, name: &str, room: &str, simulcast: bool) -> ParticipantId {
         let id = ParticipantId(self.clients.len() as u64 + 1);
         let mut c = Client::new(name, self.clients.len() as u16, self.now);
         self.shard.join(self.now, RoomId(room.into()), id).unwrap();
-        let offer = c.publish_offer();
+        let offer = c.publish_offer(simulcast);
         self.clients.push((id, Some(c)));
         self.command(id, ParticipantCommand::PublisherOffer(offer));
         id
@@ -99,6 +109,7 @@ impl World {
             };
             match &ev {
                 SfuEvent::PublisherAnswer(sdp) => c.accept_publish_answer(sdp, now),
+                SfuEvent::PublisherLayers { active, .. } => c.set_layers(active),
                 SfuEvent::SubscriberOffer(sdp) => {
                     let answer = c.accept_subscribe_offer(sdp);
                     let mut tx = NetTx { net: &mut self.net, now, from: self.sfu_addr };

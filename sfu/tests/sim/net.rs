@@ -36,7 +36,19 @@ pub struct Net {
     last_at: HashMap<(SocketAddr, SocketAddr), Instant>,
     pub sent: u64,
     pub lost: u64,
+    /// Per-destination impairments: a rate cap (bit/s, drop-tail queue of `MAX_QUEUE`) and extra random loss.
+    caps: HashMap<SocketAddr, Cap>,
 }
+
+#[derive(Default)]
+struct Cap {
+    bps: Option<u64>,
+    loss: f64,
+    busy_until: Option<Instant>,
+}
+
+/// Longest queue a rate-capped link holds before it drops.
+pub const MAX_QUEUE: Duration = Duration::from_millis(250);
 
 impl Net {
     pub fn new(seed: u64) -> Self {
@@ -50,17 +62,43 @@ impl Net {
             last_at: HashMap::new(),
             sent: 0,
             lost: 0,
+            caps: HashMap::new(),
         }
+    }
+
+    /// Cap the rate towards `to` (None: uncapped).
+    pub fn set_rate(&mut self, to: SocketAddr, bps: Option<u64>) {
+        self.caps.entry(to).or_default().bps = bps;
+    }
+
+    /// Random loss towards `to` only.
+    pub fn set_loss_to(&mut self, to: SocketAddr, loss: f64) {
+        self.caps.entry(to).or_default().loss = loss;
     }
 
     pub fn send(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
         self.sent += 1;
-        if self.loss > 0.0 && self.rng.random_bool(self.loss) {
+        let extra_loss = self.caps.get(&to).map(|c| c.loss).unwrap_or(0.0);
+        if (self.loss > 0.0 && self.rng.random_bool(self.loss)) || (extra_loss > 0.0 && self.rng.random_bool(extra_loss)) {
             self.lost += 1;
             return;
         }
+        // A rate-capped link serialises datagrams through a drop-tail queue.
+        let mut depart = now;
+        if let Some(cap) = self.caps.get_mut(&to) {
+            if let Some(bps) = cap.bps {
+                let start = cap.busy_until.map_or(now, |b| b.max(now));
+                if start.saturating_duration_since(now) > MAX_QUEUE {
+                    self.lost += 1;
+                    return;
+                }
+                let tx = Duration::from_micros((data.len() as u64 + 28) * 8 * 1_000_000 / bps.max(1));
+                depart = start + tx;
+                cap.busy_until = Some(depart);
+            }
+        }
         let jitter = self.rng.random_range(0..=self.jitter.as_micros() as u64);
-        let mut at = now + self.delay + Duration::from_micros(jitter);
+        let mut at = depart + self.delay + Duration::from_micros(jitter);
         let last = self.last_at.entry((from, to)).or_insert(at);
         if at < *last {
             at = *last;

@@ -1,0 +1,242 @@
+//! Media quality under simulated networks: simulcast layer selection against a rate-capped link, loss recovery,
+//! the dominant speaker, and pausing layers nobody receives.
+
+mod sim;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use plenum_sfu::{ParticipantCommand, SfuEvent};
+use str0m::media::MediaKind;
+
+use sim::World;
+use sim::client::Received;
+
+const ROOM: &str = "media";
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn video_from<'a>(w: &'a World, subscriber: &str, publisher: &str) -> &'a Received {
+    let sid = w.id_of(publisher).to_string();
+    let got = w.client(subscriber).from_publisher(&sid, MediaKind::Video);
+    assert_eq!(got.len(), 1, "{subscriber} has one video from {publisher}");
+    got[0]
+}
+
+/// In sequence order (retransmissions arrive late), every change of layer starts with a keyframe. A change
+/// right after a sequence number that never arrived is counted but not judged: the keyframe's first packet may be
+/// among the few a congested link lost for good.
+fn assert_switches_on_keyframes(r: &Received) -> usize {
+    let mut by_seq: Vec<(u64, u8, bool)> = r.seqs.iter().zip(&r.layers).map(|(s, (_, l, k))| (*s, *l, *k)).collect();
+    by_seq.sort();
+    by_seq.dedup_by_key(|x| x.0);
+    let mut switches = 0;
+    for w in by_seq.windows(2) {
+        if w[1].1 != w[0].1 {
+            switches += 1;
+            if w[1].0 == w[0].0 + 1 {
+                assert!(w[1].2, "switch from layer {} to {} at seq {} without a keyframe", w[0].1, w[1].1, w[1].0);
+            }
+        }
+    }
+    switches
+}
+
+/// Sequence numbers that arrived between `from` and `to`: their span, and how many of it never arrived at all.
+fn window_loss(r: &Received, from: Instant, to: Instant) -> (usize, usize) {
+    let inside: Vec<u64> =
+        r.seqs.iter().zip(&r.layers).filter(|(_, (at, _, _))| *at >= from && *at <= to).map(|(s, _)| *s).collect();
+    let (lo, hi) = (*inside.iter().min().unwrap(), *inside.iter().max().unwrap());
+    let all: HashSet<u64> = r.seqs.iter().copied().collect();
+    ((hi - lo + 1) as usize, (lo..=hi).filter(|s| !all.contains(s)).count())
+}
+
+/// The layers of the packets that arrived between `from` and `to`, and how many packets that was.
+fn layers_between(r: &Received, from: Instant, to: Instant) -> (Vec<u8>, usize) {
+    let inside: Vec<u8> = r.layers.iter().filter(|(at, _, _)| *at >= from && *at <= to).map(|(_, l, _)| *l).collect();
+    let mut distinct = inside.clone();
+    distinct.sort();
+    distinct.dedup();
+    (distinct, inside.len())
+}
+
+#[test]
+#[ignore = "known issue: under a 300 kbit/s cap str0m's estimate sinks to ~150-200 kbit/s after congestion and \
+            the low layer (150 kbit/s + audio) pauses for seconds; run with --ignored while tuning"]
+fn forwarded_layer_follows_a_capped_link() {
+    let mut w = World::new(31);
+    w.join_with("alice", ROOM, true);
+    w.join("bob", ROOM);
+    let bob_addr = w.client("bob").sub_addr;
+    // 300 kbit/s for 10 s, 1.5 Mbit/s for 12 s, 300 kbit/s for 18 s.
+    w.net.set_rate(bob_addr, Some(300_000));
+    w.run_until(w.at(secs(10.0)));
+    w.net.set_rate(bob_addr, Some(1_500_000));
+    w.run_until(w.at(secs(22.0)));
+    w.net.set_rate(bob_addr, Some(300_000));
+    w.run_until(w.at(secs(40.0)));
+    let r = video_from(&w, "bob", "alice");
+    let window = |a: f64, b: f64| layers_between(r, w.at(secs(a)), w.at(secs(b)));
+    // At 300 kbit/s only the low layer flows (30 frames/s, one packet each).
+    let (layers, n) = window(4.0, 10.0);
+    assert_eq!(layers, vec![0], "low layer at 300 kbit/s");
+    assert!(n >= 150, "the low layer flows: {n} packets in 6 s");
+    // Within a few seconds of 1.5 Mbit/s the high layer flows.
+    let (layers, n) = window(16.0, 22.0);
+    assert_eq!(layers, vec![2], "high layer at 1.5 Mbit/s");
+    assert!(n >= 600, "{n} packets in 6 s");
+    // After the cut it goes down within 3 s (to the low layer, or paused while the estimate recovers) ...
+    let (layers, _) = window(25.0, 26.0);
+    assert!(layers.is_empty() || layers == vec![0], "down within 3 s of the cut: {layers:?}");
+    // ... and then the low layer flows again.
+    let (layers, n) = window(36.0, 40.0);
+    assert_eq!(layers, vec![0]);
+    assert!(n >= 100, "{n} packets in 4 s");
+    // Every switch the subscriber saw started with a keyframe.
+    let switches = assert_switches_on_keyframes(r);
+    assert!(switches >= 2, "switched up and down ({switches} switches)");
+    // One continuous stream: in the steady phases every sequence number arrives (NACK repairs what the queue
+    // dropped).
+    for (from, to) in [(4.0, 10.0), (16.0, 22.0), (36.0, 40.0)] {
+        let (span, missing) = window_loss(r, w.at(secs(from)), w.at(secs(to)));
+        assert!(missing * 100 <= span, "{from}-{to} s: {missing} of {span} missing");
+    }
+}
+
+
+#[test]
+fn retransmissions_repair_a_lossy_subscriber_leg() {
+    // Residual loss measured: 0 % at 5 % loss; 4-6.5 % at 20 % (about 0.2²: str0m's receiver, the simulated
+    // client, NACKs a missing packet once, so a lost retransmission stays lost; Chrome retries).
+    for (loss, max_residual_pct) in [(0.05, 0.5), (0.20, 8.0)] {
+        let mut w = World::new(77);
+        w.join("alice", ROOM);
+        w.join("bob", ROOM);
+        let bob_addr = w.client("bob").sub_addr;
+        w.net.set_loss_to(bob_addr, loss);
+        w.run_until(w.at(secs(10.0)));
+        let r = video_from(&w, "bob", "alice");
+        let (span, missing) = window_loss(r, w.at(secs(2.0)), w.at(secs(9.0)));
+        let residual = missing as f64 * 100.0 / span as f64;
+        eprintln!("{:.0} % loss on the subscriber leg: {missing} of {span} video packets never arrived ({residual:.2} %)", loss * 100.0);
+        assert!(residual <= max_residual_pct, "residual loss {residual:.2} % > {max_residual_pct} % at {loss}");
+        // Without retransmission the residual would be the link's loss.
+        assert!(residual <= loss * 100.0 / 2.0, "retransmission at least halves the loss");
+        let sid = w.id_of("alice").to_string();
+        let audio = w.client("bob").from_publisher(&sid, MediaKind::Audio)[0];
+        let sent = w.client("alice").senders[0].sent as f64;
+        // Opus is not retransmitted: it arrives at about the link's rate.
+        assert!(audio.seqs.len() as f64 >= sent * (1.0 - loss) * 0.85);
+    }
+}
+
+fn dominant_at(w: &World, who: &str, t: Instant) -> Option<String> {
+    let id = w.id_of(who);
+    w.log
+        .iter()
+        .filter(|(at, i, _)| *i == id && *at <= t)
+        .filter_map(|(_, _, e)| match e {
+            SfuEvent::Speakers { dominant, .. } => Some(dominant.map(|d| d.to_string())),
+            _ => None,
+        })
+        .last()
+        .flatten()
+}
+
+#[test]
+fn dominant_speaker_follows_sustained_speech_and_ignores_a_cough() {
+    let mut w = World::new(5);
+    for n in ["alice", "bob", "carol"] {
+        w.join(n, ROOM);
+    }
+    let (alice, bob) = (w.id_of("alice").to_string(), w.id_of("bob").to_string());
+    w.client_mut("alice").set_level(-20);
+    w.run_until(w.at(secs(3.0)));
+    assert_eq!(dominant_at(&w, "carol", w.now).as_deref(), Some(alice.as_str()));
+    w.client_mut("alice").set_level(-127);
+    w.client_mut("bob").set_level(-22);
+    // Bob takes over after the hysteresis, not at once.
+    w.run_until(w.at(secs(3.4)));
+    assert_eq!(dominant_at(&w, "carol", w.now).as_deref(), Some(alice.as_str()));
+    w.run_until(w.at(secs(6.0)));
+    assert_eq!(dominant_at(&w, "carol", w.now).as_deref(), Some(bob.as_str()));
+    // Alice coughs for 300 ms while bob pauses: no change.
+    w.client_mut("bob").set_level(-127);
+    w.client_mut("alice").set_level(-5);
+    w.run_until(w.at(secs(6.3)));
+    w.client_mut("alice").set_level(-127);
+    w.run_until(w.at(secs(9.0)));
+    assert_eq!(dominant_at(&w, "carol", w.now).as_deref(), Some(bob.as_str()));
+    assert_eq!(dominant_at(&w, "alice", w.now).as_deref(), Some(bob.as_str()), "everyone in the room is told");
+}
+
+#[test]
+fn layers_nobody_wants_are_paused_at_the_publisher_and_resumed_on_demand() {
+    let mut w = World::new(13);
+    w.join_with("alice", ROOM, true);
+    w.join("bob", ROOM);
+    w.run_until(w.at(secs(1.0)));
+    let alice = w.id_of("alice");
+    let bob = w.id_of("bob");
+    let track_id = w.log.iter().find_map(|(_, id, e)| match e {
+        SfuEvent::TrackPublished(t) if *id == alice && t.kind == plenum_sfu::TrackKind::Video => Some(t.track_id.clone()),
+        _ => None,
+    });
+    let track_id = track_id.unwrap();
+    // Bob shows alice in a small tile.
+    w.command(bob, ParticipantCommand::SetVideoSize { publisher: alice, track_id: track_id.clone(), width: 320, height: 180 });
+    w.run_until(w.at(secs(9.0)));
+    let layers_events = |w: &World| -> Vec<Vec<(String, bool)>> {
+        w.log
+            .iter()
+            .filter_map(|(_, id, e)| match e {
+                SfuEvent::PublisherLayers { active, .. } if *id == alice => Some(active.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let expected = vec![("l".to_string(), true), ("m".to_string(), false), ("h".to_string(), false)];
+    assert_eq!(layers_events(&w).last(), Some(&expected), "m and h are paused at the publisher");
+    let sent_h = |w: &World| w.client("alice").senders[1].layers[2].sent;
+    let h_before = sent_h(&w);
+    w.run_until(w.at(secs(10.0)));
+    assert_eq!(sent_h(&w), h_before, "the publisher stopped sending h");
+    let (layers, n) = layers_between(video_from(&w, "bob", "alice"), w.at(secs(5.0)), w.at(secs(10.0)));
+    assert_eq!(layers, vec![0]);
+    assert!(n > 100);
+    // Bob enlarges the tile: h comes back and is forwarded.
+    w.command(bob, ParticipantCommand::SetVideoSize { publisher: alice, track_id, width: 1280, height: 720 });
+    // The estimate has to grow from what the low layer needs to what the high layer needs: probing takes seconds.
+    for i in 1..=10 {
+        w.run_until(w.at(secs(10.0 + i as f64)));
+        if std::env::var("DBG").is_ok() {
+            let est: Vec<u64> = w.shard.estimates().filter(|(id, _)| *id == bob).map(|(_, e)| e).collect();
+            eprintln!("t={} est {est:?} layer {:?} ev {:?}", 10 + i, video_from(&w, "bob", "alice").layer_at(w.now), layers_events(&w).last());
+        }
+    }
+    assert_eq!(layers_events(&w).last().unwrap()[2], ("h".to_string(), true));
+    let r = video_from(&w, "bob", "alice");
+    assert_eq!(r.layer_at(w.now), Some(2), "bob receives the high layer again");
+    let (_, n) = layers_between(r, w.at(secs(19.0)), w.at(secs(20.0)));
+    assert!(n > 60, "and it flows: {n} packets in the last second");
+    assert_switches_on_keyframes(video_from(&w, "bob", "alice"));
+}
+
+#[test]
+fn a_hidden_tile_receives_no_video() {
+    let mut w = World::new(17);
+    w.join_with("alice", ROOM, true);
+    w.join("bob", ROOM);
+    w.run_until(w.at(secs(2.0)));
+    let (alice, bob) = (w.id_of("alice"), w.id_of("bob"));
+    let track_id = w.client("alice").senders[1].mid_string();
+    w.command(bob, ParticipantCommand::SetVideoSize { publisher: alice, track_id, width: 0, height: 0 });
+    w.run_until(w.at(secs(2.5)));
+    let before = video_from(&w, "bob", "alice").seqs.len();
+    w.run_until(w.at(secs(5.0)));
+    assert_eq!(video_from(&w, "bob", "alice").seqs.len(), before, "nothing is sent for a hidden tile");
+    // And it is not reported as paused for bandwidth.
+    assert!(!w.log.iter().any(|(_, id, e)| *id == bob && matches!(e, SfuEvent::VideoPaused { paused: true, .. })));
+}
