@@ -26,7 +26,8 @@ pub fn rtc_config() -> RtcConfig {
         .enable_opus(true, false)
         .enable_vp8(true)
         .enable_h264(true)
-        .set_stats_interval(None)
+        // Per-media stats once a second: NACK counters for the metrics.
+        .set_stats_interval(Some(std::time::Duration::from_secs(1)))
 }
 
 pub struct Participant {
@@ -50,6 +51,8 @@ pub struct Participant {
     pub estimate_bps: u64,
     /// What the Allocator gave out last time (bit/s).
     pub allocated_bps: u64,
+    /// Last cumulative NACK counts per mid: (received from the subscriber, sent to the publisher).
+    pub nack_counts: Vec<(str0m::media::Mid, u64, u64)>,
 }
 
 impl Participant {
@@ -75,6 +78,7 @@ impl Participant {
             input_errors: 0,
             estimate_bps: INITIAL_ESTIMATE_BPS,
             allocated_bps: 0,
+            nack_counts: Vec::new(),
         })
     }
 

@@ -57,6 +57,8 @@ pub(crate) enum Note {
     KeyframeRequest(Mid),
     /// The subscriber connection's bandwidth estimate, bit/s.
     Estimate(u64),
+    /// Cumulative NACKs of one mid: received (egress) or sent (ingress).
+    Nacks(Mid, u64, bool),
 }
 
 pub struct Shard {
@@ -351,6 +353,8 @@ impl Shard {
             }
             Event::MediaChanged(m) => notes.push((id, target, Note::MediaChanged(m.mid, m.direction))),
             Event::KeyframeRequest(k) => notes.push((id, target, Note::KeyframeRequest(k.mid))),
+            Event::MediaEgressStats(st) => notes.push((id, target, Note::Nacks(st.mid, st.nacks, true))),
+            Event::MediaIngressStats(st) => notes.push((id, target, Note::Nacks(st.mid, st.nacks, false))),
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                 notes.push((id, target, Note::Estimate(estimate.as_u64())))
             }
@@ -432,6 +436,24 @@ impl Shard {
                     .and_then(|d| Some((d.source, d.current?)));
                 if let Some((source, spatial)) = source {
                     self.request_keyframe(source, spatial, now, tx);
+                }
+            }
+            (_, Note::Nacks(mid, total, egress)) => {
+                let Some(p) = self.participants.get_mut(&id) else { return };
+                let entry = match p.nack_counts.iter_mut().find(|(m, _, _)| *m == mid) {
+                    Some(e) => e,
+                    None => {
+                        p.nack_counts.push((mid, 0, 0));
+                        p.nack_counts.last_mut().expect("just pushed")
+                    }
+                };
+                let last = if egress { &mut entry.1 } else { &mut entry.2 };
+                let delta = total.saturating_sub(*last);
+                *last = total.max(*last);
+                if egress {
+                    self.stats.nacks_received += delta;
+                } else {
+                    self.stats.nacks_sent += delta;
                 }
             }
             (PcTarget::Subscriber, Note::Estimate(bps)) => {

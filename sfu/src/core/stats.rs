@@ -18,6 +18,10 @@ pub struct ShardStats {
     pub dropped_waiting_keyframe: u64,
     pub dropped_forwarder: u64,
     pub keyframe_requests: u64,
+    /// NACKs received from subscribers (answered from the SFU's packet cache).
+    pub nacks_received: u64,
+    /// NACKs the SFU sent to publishers for packets lost on their leg.
+    pub nacks_sent: u64,
     /// Spatial layer switches of DownTracks (up or down).
     pub layer_switches: u64,
     /// Videos currently paused for bandwidth (a gauge).

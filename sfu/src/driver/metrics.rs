@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use metrics::{counter, gauge};
+use metrics::{counter, gauge, histogram};
 
 use crate::core::{Shard, ShardStats};
 
@@ -35,6 +35,14 @@ impl StatsFlusher {
         counter!("plenum_sfu_rtp_packets_forwarded_total").increment(s.rtp_forwarded - l.rtp_forwarded);
         counter!("plenum_sfu_keyframe_requests_total").increment(s.keyframe_requests - l.keyframe_requests);
         counter!("plenum_sfu_participants_isolated_total").increment(s.isolated - l.isolated);
+        counter!("plenum_sfu_layer_switches_total").increment(s.layer_switches - l.layer_switches);
+        counter!("plenum_sfu_publisher_layer_changes_total").increment(s.publisher_layer_changes - l.publisher_layer_changes);
+        counter!("plenum_sfu_nacks_received_total").increment(s.nacks_received - l.nacks_received);
+        counter!("plenum_sfu_nacks_sent_total").increment(s.nacks_sent - l.nacks_sent);
+        gauge!("plenum_sfu_videos_paused", "worker" => self.worker.clone()).set(s.videos_paused as f64);
+        for (_, bps) in shard.estimates() {
+            histogram!("plenum_sfu_subscriber_estimate_bps").record(bps as f64);
+        }
         for ((reason, now_v), (_, last_v)) in s.drops().into_iter().zip(l.drops()) {
             counter!("plenum_sfu_packets_dropped_total", "reason" => reason).increment(now_v - last_v);
         }
