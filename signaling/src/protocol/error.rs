@@ -27,6 +27,9 @@ pub enum ErrorCode {
     ResumeFailed,
     /// The join token does not grant this (e.g. lowering someone else's hand without being a moderator).
     Forbidden,
+    /// A message named a track the media server does not know (e.g. a `video_sizes` entry for a track that just
+    /// ended).
+    UnknownTrack,
 }
 
 impl ErrorCode {
@@ -51,6 +54,7 @@ impl ErrorCode {
             ErrorCode::Removed => "removed",
             ErrorCode::ResumeFailed => "resume_failed",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnknownTrack => "unknown_track",
         }
     }
 
@@ -75,6 +79,7 @@ impl From<plenum_sfu::ErrorCode> for ErrorCode {
             plenum_sfu::ErrorCode::BadSdp => ErrorCode::BadSdp,
             plenum_sfu::ErrorCode::BadCandidate => ErrorCode::BadCandidate,
             plenum_sfu::ErrorCode::UnexpectedAnswer => ErrorCode::UnexpectedAnswer,
+            plenum_sfu::ErrorCode::UnknownTrack => ErrorCode::UnknownTrack,
             // The participant is gone from the SFU (a race with its removal): nothing the client did wrong.
             plenum_sfu::ErrorCode::NotInRoom | plenum_sfu::ErrorCode::Internal => ErrorCode::Internal,
             _ => ErrorCode::Internal,

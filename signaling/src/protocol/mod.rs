@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorCode, ParseError};
-pub use server::{ChatEntry, IceServer, Kind, LeaveReason, ParticipantInfo, ServerMessage, TrackEntry};
+pub use server::{ChatEntry, IceServer, Kind, LayerState, LeaveReason, ParticipantInfo, ServerMessage, TrackEntry};
 
 /// The only protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -27,6 +27,7 @@ const CLIENT_TYPES: &[&str] = &[
     "subscribe_answer",
     "ice_candidate",
     "restart_ice",
+    "video_sizes",
     "update",
     "chat",
     "hand",
@@ -68,6 +69,10 @@ pub enum ClientMessage {
     },
     /// Restart ICE on the subscriber connection: the server sends a `subscribe_offer` with new credentials.
     RestartIce {},
+    /// How large the client shows others' videos (0x0: not at all); the SFU picks layers by it.
+    VideoSizes {
+        sizes: Vec<VideoSize>,
+    },
     Update {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         muted: Option<bool>,
@@ -96,6 +101,15 @@ pub enum ClientMessage {
 pub enum Target {
     Publisher,
     Subscriber,
+}
+
+/// One entry of `video_sizes`: `sid`'s video `track_id` is shown at `width` x `height` CSS pixels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoSize {
+    pub sid: String,
+    pub track_id: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// What a published track carries.

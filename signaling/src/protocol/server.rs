@@ -71,11 +71,23 @@ pub enum ServerMessage {
         by: String,
         queue: Vec<String>,
     },
-    /// Who speaks: reserved for the SFU's speaker detection (not sent yet; clients use their own audio levels).
+    /// Who speaks, from the SFU's speaker detection: the dominant speaker and everyone speaking now.
     Speakers {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         dominant: Option<String>,
         speaking: Vec<String>,
+    },
+    /// `sid`'s video `track_id` is paused for this client because its bandwidth does not carry it (or resumed).
+    VideoPaused {
+        sid: String,
+        track_id: String,
+        paused: bool,
+    },
+    /// To a publisher: which simulcast encodings (by rid) of its `track_id` anyone receives; inactive ones can
+    /// stop being encoded.
+    PublisherLayers {
+        track_id: String,
+        active: Vec<LayerState>,
     },
     Pong {
         id: u64,
@@ -92,6 +104,13 @@ impl ServerMessage {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         ServerMessage::Error { code, message: message.into(), fatal: code.is_fatal() }
     }
+}
+
+/// One simulcast encoding in `publisher_layers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerState {
+    pub rid: String,
+    pub active: bool,
 }
 
 /// A participant as shown to the others.

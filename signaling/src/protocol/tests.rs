@@ -36,6 +36,15 @@ fn parses_the_meeting_messages() {
     assert_eq!(parse_client_message(bad_source).unwrap_err().code(), ErrorCode::BadRequest);
 
     assert_eq!(parse_client_message(r#"{"type":"restart_ice"}"#), Ok(ClientMessage::RestartIce {}));
+    let sizes = r#"{"type": "video_sizes", "sizes": [{"sid": "p13", "track_id": "1", "width": 480, "height": 270}]}"#;
+    assert_eq!(
+        parse_client_message(sizes),
+        Ok(ClientMessage::VideoSizes {
+            sizes: vec![VideoSize { sid: "p13".into(), track_id: "1".into(), width: 480, height: 270 }]
+        })
+    );
+    let negative = r#"{"type": "video_sizes", "sizes": [{"sid": "p13", "track_id": "1", "width": -1, "height": 0}]}"#;
+    assert_eq!(parse_client_message(negative).unwrap_err().code(), ErrorCode::BadRequest);
     assert_eq!(parse_client_message(r#"{"type":"chat","text":"Hallo"}"#), Ok(ClientMessage::Chat { text: "Hallo".into() }));
     assert_eq!(parse_client_message(r#"{"type":"hand","raised":true}"#), Ok(ClientMessage::Hand { raised: true, sid: None }));
     assert_eq!(

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use plenum_sfu::ParticipantId;
+use plenum_sfu::{ParticipantCommand, ParticipantId};
 use tokio::time::Instant;
 
-use crate::protocol::TrackSource;
+use crate::protocol::{TrackSource, VideoSize};
 
 /// Longest ICE candidate line accepted.
 const MAX_CANDIDATE_LEN: usize = 1024;
@@ -84,6 +84,36 @@ pub fn check_sources(sources: &BTreeMap<String, TrackSource>) -> Result<(), Stri
     }
 }
 
+/// Most entries in one `video_sizes`.
+pub const MAX_VIDEO_SIZES: usize = 64;
+/// Largest width or height in `video_sizes` (CSS pixels).
+pub const MAX_VIDEO_DIMENSION: u32 = 16_384;
+
+/// Check a `video_sizes` message and turn it into SFU commands.
+pub fn check_video_sizes(sizes: &[VideoSize]) -> Result<Vec<ParticipantCommand>, String> {
+    if sizes.len() > MAX_VIDEO_SIZES {
+        return Err(format!("at most {MAX_VIDEO_SIZES} sizes per message"));
+    }
+    sizes
+        .iter()
+        .map(|s| {
+            let publisher = parse_sid(&s.sid).ok_or_else(|| format!("invalid sid {:?}", s.sid))?;
+            if s.track_id.is_empty() || s.track_id.len() > MAX_MID_LEN {
+                return Err("invalid track_id".to_owned());
+            }
+            if s.width > MAX_VIDEO_DIMENSION || s.height > MAX_VIDEO_DIMENSION {
+                return Err(format!("width and height are at most {MAX_VIDEO_DIMENSION}"));
+            }
+            Ok(ParticipantCommand::SetVideoSize {
+                publisher,
+                track_id: s.track_id.clone(),
+                width: s.width,
+                height: s.height,
+            })
+        })
+        .collect()
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn unix_millis() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -117,6 +147,19 @@ mod tests {
         for bad in ["", "p", "12", "p-1", "p1x", "P1", "p99999999999999999999999"] {
             assert_eq!(parse_sid(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn video_sizes() {
+        let size = |sid: &str, w: u32| VideoSize { sid: sid.into(), track_id: "1".into(), width: w, height: w / 2 };
+        let ok = check_video_sizes(&[size("p2", 640), size("p3", 0)]).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(matches!(&ok[0], ParticipantCommand::SetVideoSize { publisher, width: 640, height: 320, .. } if publisher.0 == 2));
+        assert!(check_video_sizes(&[size("bob", 640)]).is_err());
+        assert!(check_video_sizes(&[size("p2", u32::MAX)]).is_err(), "no overflow downstream");
+        assert!(check_video_sizes(&vec![size("p2", 1); MAX_VIDEO_SIZES + 1]).is_err());
+        let long = VideoSize { sid: "p2".into(), track_id: "x".repeat(40), width: 1, height: 1 };
+        assert!(check_video_sizes(&[long]).is_err());
     }
 
     #[test]

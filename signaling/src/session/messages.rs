@@ -5,7 +5,7 @@ use plenum_sfu::{ParticipantCommand, PcTarget, RoomId, SfuEvent};
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 
-use super::checks::{check_candidate, check_sources, parse_sid, unix_millis};
+use super::checks::{check_candidate, check_sources, check_video_sizes, parse_sid, unix_millis};
 use super::{Channels, Joined, MAX_NAME_CHARS, Session, State, close_code, next_participant_id};
 use crate::metrics;
 use crate::protocol::{ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, ParticipantInfo, ServerMessage, Target};
@@ -70,6 +70,13 @@ impl Session {
                 media.command(joined.id, ParticipantCommand::RemoteCandidate { target, candidate })
             }
             ClientMessage::RestartIce {} => media.command(joined.id, ParticipantCommand::RestartIce),
+            ClientMessage::VideoSizes { sizes } => {
+                let commands = match check_video_sizes(&sizes) {
+                    Ok(commands) => commands,
+                    Err(e) => return self.send_error(ErrorCode::BadRequest, e),
+                };
+                commands.into_iter().try_for_each(|cmd| media.command(joined.id, cmd))
+            }
             ClientMessage::Update { muted, camera_off } => {
                 self.shared.registry.update(&joined.room, joined.id, muted, camera_off);
                 Ok(())

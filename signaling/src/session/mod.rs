@@ -28,7 +28,7 @@ use crate::config::Limits;
 use crate::media::Media;
 use crate::metrics;
 use crate::protocol::{
-    ErrorCode, IceServer, LeaveReason, PROTOCOL_VERSION, ServerMessage, TrackSource, parse_client_message,
+    ErrorCode, IceServer, LayerState, LeaveReason, PROTOCOL_VERSION, ServerMessage, TrackSource, parse_client_message,
 };
 use crate::resume::{ResumeError, ResumeTable, TakeoverRequest};
 use crate::room::Registry;
@@ -229,11 +229,29 @@ impl Session {
                     .get(&track.track_id)
                     .copied()
                     .unwrap_or_else(|| TrackSource::default_for(track.kind.into()));
+                if source == TrackSource::Screen {
+                    // The SFU serves screen shares before cameras.
+                    let cmd = ParticipantCommand::SetTrackSource { track_id: track.track_id.clone(), screen: true };
+                    if let Err(e) = self.shared.media.command(joined.id, cmd) {
+                        tracing::debug!(participant = %joined.id, "SFU track source: {e}");
+                    }
+                }
                 self.shared.registry.track_published(&joined.room, joined.id, &track, source)
             }
             SfuEvent::TrackUnpublished { track_id } => {
                 self.shared.registry.track_unpublished(&joined.room, joined.id, &track_id)
             }
+            SfuEvent::Speakers { dominant, speaking } => self.send(ServerMessage::Speakers {
+                dominant: dominant.map(|p| p.to_string()),
+                speaking: speaking.iter().map(ToString::to_string).collect(),
+            }),
+            SfuEvent::VideoPaused { publisher, track_id, paused } => {
+                self.send(ServerMessage::VideoPaused { sid: publisher.to_string(), track_id, paused })
+            }
+            SfuEvent::PublisherLayers { track_id, active } => self.send(ServerMessage::PublisherLayers {
+                track_id,
+                active: active.into_iter().map(|(rid, active)| LayerState { rid, active }).collect(),
+            }),
             SfuEvent::Error { code, message } => {
                 let code = ErrorCode::from(code);
                 if code == ErrorCode::Internal {

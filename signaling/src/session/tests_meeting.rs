@@ -6,7 +6,7 @@ use plenum_sfu::{TrackInfo, TrackKind};
 
 use super::tests::{Client, ROOM, SECRET, error_code, only_error, setup};
 use super::*;
-use crate::protocol::{ChatEntry, Kind};
+use crate::protocol::{ChatEntry, Kind, LayerState};
 use crate::room::chat::MAX_CHAT_CHARS;
 use crate::token::Claims;
 
@@ -182,4 +182,58 @@ fn restart_ice_reaches_the_sfu() {
     let (mut a, _) = Client::join(&shared, "a");
     assert!(a.send(r#"{"type":"restart_ice"}"#).is_empty());
     assert_eq!(media.commands_for(a.id()), ["RestartIce"]);
+}
+
+#[test]
+fn screen_tracks_get_priority_and_video_sizes_reach_the_sfu() {
+    let (shared, media) = setup();
+    let (mut a, _) = Client::join(&shared, "a");
+    let (mut b, _) = Client::join(&shared, "b");
+    a.pump();
+    let offer = serde_json::json!({"type": "publish_offer", "sdp": real_offer(), "sources": {"0": "microphone", "2": "screen"}});
+    a.send(&offer.to_string());
+    media.emit(a.id(), SfuEvent::TrackPublished(TrackInfo { track_id: "2".into(), kind: TrackKind::Video }));
+    a.pump();
+    assert!(media.commands_for(a.id()).iter().any(|c| c.contains("SetTrackSource") && c.contains("screen: true")));
+
+    let sizes = format!(
+        r#"{{"type":"video_sizes","sizes":[{{"sid":"{}","track_id":"2","width":1280,"height":720}},{{"sid":"{}","track_id":"1","width":0,"height":0}}]}}"#,
+        a.id(),
+        a.id()
+    );
+    assert_eq!(b.pump().len(), 1, "track_published");
+    assert!(b.send(&sizes).is_empty());
+    let cmds = media.commands_for(b.id());
+    assert_eq!(cmds.len(), 2, "{cmds:?}");
+    assert!(cmds[0].contains("SetVideoSize") && cmds[0].contains("width: 1280"));
+    let bad = r#"{"type":"video_sizes","sizes":[{"sid":"p1","track_id":"1","width":99999,"height":1}]}"#;
+    assert_eq!(only_error(b.send(bad)), (ErrorCode::BadRequest, false));
+    media.emit(b.id(), SfuEvent::Error { code: plenum_sfu::ErrorCode::UnknownTrack, message: "no such video".into() });
+    assert_eq!(only_error(b.pump()), (ErrorCode::UnknownTrack, false));
+}
+
+#[test]
+fn speaker_pause_and_layer_events_reach_the_client() {
+    let (shared, media) = setup();
+    let (mut a, _) = Client::join(&shared, "a");
+    let id = a.id();
+    media.emit(id, SfuEvent::Speakers { dominant: Some(ParticipantId(7)), speaking: vec![ParticipantId(7), ParticipantId(9)] });
+    media.emit(id, SfuEvent::VideoPaused { publisher: ParticipantId(7), track_id: "1".into(), paused: true });
+    media.emit(id, SfuEvent::PublisherLayers { track_id: "1".into(), active: vec![("q".into(), true), ("f".into(), false)] });
+    let out = messages(a.pump());
+    assert_eq!(
+        out,
+        [
+            ServerMessage::Speakers { dominant: Some("p7".into()), speaking: vec!["p7".into(), "p9".into()] },
+            ServerMessage::VideoPaused { sid: "p7".into(), track_id: "1".into(), paused: true },
+            ServerMessage::PublisherLayers {
+                track_id: "1".into(),
+                active: vec![LayerState { rid: "q".into(), active: true }, LayerState { rid: "f".into(), active: false }],
+            },
+        ]
+    );
+    assert_eq!(
+        serde_json::to_string(&out[2]).unwrap(),
+        r#"{"type":"publisher_layers","track_id":"1","active":[{"rid":"q","active":true},{"rid":"f","active":false}]}"#
+    );
 }
