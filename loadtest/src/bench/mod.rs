@@ -33,8 +33,13 @@ pub struct BenchResult {
     pub sfu_ns_per_packet: f64,
     pub naive_ns_per_packet: f64,
     pub ratio: f64,
-    /// Whether the SFU ran with congestion control (bandwidth estimation); not enabled in the SFU yet.
+    /// Whether the SFU ran with congestion control (it exports per-subscriber bandwidth estimates).
     pub sfu_bwe: bool,
+    /// Time from the first packet to the measurement window (with congestion control the estimates must first
+    /// grow to the stream's rate; at most 30 s).
+    pub warmup_s: f64,
+    /// Videos the SFU's allocator still paused when the window started (0 = everyone received everything).
+    pub sfu_videos_paused_in_window: f64,
     pub rate_pps: u32,
     pub payload_bytes: usize,
     pub seconds: f64,
@@ -60,7 +65,9 @@ pub fn bench_forward(cfg: BenchConfig) -> Result<BenchResult, LoadError> {
         sfu_ns_per_packet: s.ns_per_packet,
         naive_ns_per_packet: n.ns_per_packet,
         ratio: s.ns_per_packet / n.ns_per_packet,
-        sfu_bwe: false,
+        sfu_bwe: s.bwe,
+        warmup_s: s.warmup_s,
+        sfu_videos_paused_in_window: s.paused_at_window,
         rate_pps: cfg.rate,
         payload_bytes: cfg.payload,
         seconds: s.seconds,

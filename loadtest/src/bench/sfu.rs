@@ -17,6 +17,12 @@ use crate::probe::{metric_sum, thread_cpu_ns, threads_named};
 
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 const FORWARDED: &str = "plenum_sfu_rtp_packets_forwarded_total";
+const PAUSED: &str = "plenum_sfu_videos_paused";
+/// Present only when the SFU runs congestion control (per-subscriber bandwidth estimates).
+const ESTIMATES: &str = "plenum_sfu_subscriber_estimate_bps";
+/// With congestion control the estimate must first grow to the stream's rate (the allocator pauses video that
+/// does not fit): warm up until nothing is paused and forwarding runs at full rate, at most this long.
+const WARMUP_MAX: Duration = Duration::from_secs(30);
 
 pub struct SfuResult {
     pub ns_per_packet: f64,
@@ -26,6 +32,10 @@ pub struct SfuResult {
     pub received: u64,
     pub setup_ms: f64,
     pub cpu_source: &'static str,
+    pub bwe: bool,
+    pub warmup_s: f64,
+    /// Videos the SFU had paused when the window started (0 unless the warm-up limit was hit).
+    pub paused_at_window: f64,
 }
 
 struct Leg {
@@ -45,15 +55,29 @@ fn bind() -> Result<UdpSocket, LoadError> {
 
 pub fn run(cfg: BenchConfig) -> Result<SfuResult, LoadError> {
     let metrics = plenum_signaling::metrics::install();
-    let forwarded_now = || metric_sum(&metrics.render(), FORWARDED).unwrap_or(0.0) as u64;
+    let counters_now = || {
+        let text = metrics.render();
+        (
+            metric_sum(&text, FORWARDED).unwrap_or(0.0) as u64,
+            metric_sum(&text, PAUSED).unwrap_or(0.0),
+            metric_sum(&text, ESTIMATES).is_some(),
+        )
+    };
+    let sfu_counters = || {
+        let text = metrics.render();
+        text.lines().filter(|l| l.starts_with("plenum_sfu_") && !l.contains("_bytes_")).collect::<Vec<_>>().join("; ")
+    };
     let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().map_err(|_| LoadError::Arg("addr".into()))?, public_ip: None, workers: 1 })
         .map_err(|e| LoadError::Sfu(e.to_string()))?;
-    let result = drive(&sfu, cfg, &forwarded_now);
+    let result = drive(&sfu, cfg, &counters_now).map_err(|e| match e {
+        LoadError::Sfu(m) => LoadError::Sfu(format!("{m} [SFU counters: {}]", sfu_counters())),
+        other => other,
+    });
     sfu.shutdown();
     result
 }
 
-fn drive(sfu: &Sfu, cfg: BenchConfig, forwarded_now: &dyn Fn() -> u64) -> Result<SfuResult, LoadError> {
+fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool)) -> Result<SfuResult, LoadError> {
     let pid = std::process::id();
     // The worker names itself once it runs: give it a moment.
     let mut tid = None;
@@ -104,8 +128,12 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, forwarded_now: &dyn Fn() -> u64) -> Result
     let mut sent = 0u64;
     let mut window: Option<(Instant, u64, u64, u64)> = None;
     let mut last_fwd = 0u64;
+    // (time, counter) at the previous flush, for the forwarding rate.
+    let mut last_flush: Option<(Instant, u64)> = None;
+    let mut full_rate = false;
     let mut last_check = Instant::now();
     let mut setup_ms = 0.0;
+    let (mut warmup_s, mut paused_at_window) = (0.0, 0.0);
     loop {
         let now = Instant::now();
         while let Ok((id, e)) = ev_rx.try_recv() {
@@ -181,12 +209,24 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, forwarded_now: &dyn Fn() -> u64) -> Result
             && now.duration_since(last_check) >= Duration::from_millis(2)
         {
             last_check = now;
-            let fwd = forwarded_now();
+            let (fwd, paused, bwe) = counters_now();
             let flushed = fwd != last_fwd;
             last_fwd = fwd;
+            if flushed {
+                if let Some((t, v)) = last_flush {
+                    let rate = (fwd - v) as f64 / now.duration_since(t).as_secs_f64().max(1e-3);
+                    full_rate = rate >= 0.9 * (cfg.fanout as f64 * cfg.rate as f64);
+                }
+                last_flush = Some((now, fwd));
+            }
             let received: u64 = legs.iter().map(|l| l.received).sum();
+            let warm = (paused == 0.0 && full_rate) || now >= from + WARMUP_MAX;
             match window {
-                None if flushed => window = Some((now, thread_cpu_ns(std::process::id(), tid).unwrap_or(0), fwd, received)),
+                None if flushed && warm => {
+                    window = Some((now, thread_cpu_ns(std::process::id(), tid).unwrap_or(0), fwd, received));
+                    warmup_s = now.duration_since(from).as_secs_f64();
+                    paused_at_window = paused;
+                }
                 Some((w0, cpu0, f0, r0)) if flushed && now.duration_since(w0).as_secs_f64() >= cfg.seconds => {
                     let cpu = thread_cpu_ns(std::process::id(), tid).unwrap_or(0).saturating_sub(cpu0);
                     let n = fwd - f0;
@@ -198,11 +238,14 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, forwarded_now: &dyn Fn() -> u64) -> Result
                         received: received - r0,
                         setup_ms,
                         cpu_source,
+                        bwe,
+                        warmup_s,
+                        paused_at_window,
                     });
                 }
                 _ => {}
             }
-            if now.duration_since(from) > WARMUP + Duration::from_secs_f64(cfg.seconds) + Duration::from_secs(10) {
+            if now.duration_since(from) > WARMUP_MAX + Duration::from_secs_f64(cfg.seconds) + Duration::from_secs(10) {
                 return Err(LoadError::Sfu(format!(
                     "no measurement window: the forwarded-packet counter reads {fwd} (window started: {}), \
                      subscribers received {received}, the publisher sent {sent}",

@@ -29,6 +29,9 @@ use sender::{MediaSender, Outgoing, SpeakerTurn};
 use proto::{ClientMsg, ServerMsg};
 use signal::Signal;
 
+/// The server counts a client that sends nothing for 30 s as gone: ping well within that.
+const PING_EVERY: Duration = Duration::from_secs(10);
+
 /// Time allowed from connecting to a connected peer connection.
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -67,6 +70,8 @@ pub struct ClientStats {
     pub undecodable: u64,
     pub shim_dropped: u64,
     pub subscribe_offers: u64,
+    /// `video_paused` hints with `paused: true` (the SFU's allocator stopped a video for our bandwidth).
+    pub videos_paused: u64,
     /// The last signaling step reached (for participants that never connected).
     pub step: &'static str,
     pub done: bool,
@@ -152,10 +157,17 @@ impl Client {
 
     async fn run(&mut self) -> Result<(), LoadError> {
         let mut joined = false;
+        let mut next_ping = Instant::now() + PING_EVERY;
+        let mut pings = 0;
         loop {
             let now = Instant::now();
             if now >= self.spec.until {
                 break;
+            }
+            if now >= next_ping {
+                pings += 1;
+                self.signal.send(&ClientMsg::Ping { id: pings }).await?;
+                next_ping = now + PING_EVERY;
             }
             if self.stats.borrow().join_ms.is_none() && now.duration_since(self.started) > JOIN_TIMEOUT {
                 return Err(LoadError::Timeout("join (signaling and ICE/DTLS)"));
@@ -247,6 +259,11 @@ impl Client {
                 let Some(io) = self.subscriber.as_mut() else { return Ok(()) };
                 let answer = io.peer.accept_offer(now, sdp)?;
                 self.signal.send(&ClientMsg::SubscribeAnswer { sdp: &answer }).await?;
+            }
+            ServerMsg::VideoPaused { paused } => {
+                if paused {
+                    self.stats.borrow_mut().videos_paused += 1;
+                }
             }
             ServerMsg::Error { code, message, fatal } => {
                 if fatal || !*joined {

@@ -12,6 +12,7 @@ pub enum ClientMsg<'a> {
     PublishOffer { sdp: &'a str },
     SubscribeAnswer { sdp: &'a str },
     Leave {},
+    Ping { id: u64 },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +21,11 @@ pub enum ServerMsg {
     Joined {},
     PublishAnswer { sdp: String },
     SubscribeOffer { sdp: String },
+    /// The SFU paused (or resumed) a video for this client's bandwidth.
+    VideoPaused {
+        #[serde(default)]
+        paused: bool,
+    },
     Error {
         code: String,
         #[serde(default)]
@@ -46,6 +52,10 @@ mod tests {
         assert!(matches!(m, ServerMsg::SubscribeOffer { sdp } if sdp == "v=0"));
         let e: ServerMsg = serde_json::from_str(r#"{"type":"error","code":"token_expired","message":"x","fatal":true}"#).unwrap();
         assert!(matches!(e, ServerMsg::Error { fatal: true, .. }));
+        let p: ServerMsg = serde_json::from_str(r#"{"type":"video_paused","sid":"p1","track_id":"1","paused":true}"#).unwrap();
+        assert!(matches!(p, ServerMsg::VideoPaused { paused: true }));
+        let ping = serde_json::to_value(ClientMsg::Ping { id: 3 }).unwrap();
+        assert_eq!(ping, serde_json::json!({"type": "ping", "id": 3}));
         let o: ServerMsg = serde_json::from_str(r#"{"type":"participant_joined","participant":{}}"#).unwrap();
         assert!(matches!(o, ServerMsg::Other));
         let joined: ServerMsg = serde_json::from_str(r#"{"type":"joined","protocol":1,"you":{}}"#).unwrap();

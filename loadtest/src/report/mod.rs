@@ -96,6 +96,9 @@ pub struct MediaFlow {
     pub audio_streams: usize,
     pub video_streams: usize,
     pub keyframe_requests: u64,
+    /// `video_paused` hints received (the SFU's allocator paused a video for a receiver's bandwidth); a paused
+    /// video also shows up as a freeze.
+    pub video_paused_hints: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -164,6 +167,7 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
         p.undecodable += s.undecodable;
         p.shim_dropped += s.shim_dropped;
         m.keyframe_requests += s.keyframe_requests;
+        m.video_paused_hints += s.videos_paused;
         if s.publishes {
             m.publishers += 1;
             if s.tx_packets > 0 {

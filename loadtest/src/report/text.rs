@@ -39,14 +39,15 @@ pub fn render_text(r: &Report) -> String {
     );
     let _ = writeln!(
         o,
-        "  media: {}/{} publishers sent, {} receivers got media ({} audio, {} video streams); {} freezes ({:.1} s)",
+        "  media: {}/{} publishers sent, {} receivers got media ({} audio, {} video streams); {} freezes ({:.1} s), {} video_paused hints",
         r.media.publishers_that_sent,
         r.media.publishers,
         r.media.receivers_with_media,
         r.media.audio_streams,
         r.media.video_streams,
         r.freezes_total,
-        r.freeze_seconds_total
+        r.freeze_seconds_total,
+        r.media.video_paused_hints
     );
     let _ = writeln!(
         o,
