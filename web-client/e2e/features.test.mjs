@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { makeJoinUrl, startServer } from './lib/server.mjs';
 import { launchParticipant } from './lib/browser.mjs';
 import { bin, checkPrerequisites, distDir, withSteps } from './lib/harness.mjs';
-import { audioEnergy, axeViolations, join, tile, until, videoAdvances, waitTileAttr, waitVideoPlaying } from './lib/meeting.mjs';
+import { audioEnergy, axeViolations, join, tile, until, waitTileAttr, waitVideoPlaying } from './lib/meeting.mjs';
 
 const ROOM = 'features';
 
@@ -189,11 +189,23 @@ test('meeting features: language, a11y, chat, hands, mute, camera, screen share,
       await page.getByTestId('panel-chat').waitFor({ state: 'detached' });
     });
 
-    await step('a late joiner sees the chat history and can switch the language in the meeting', async () => {
-      const carol = await launchParticipant('carol');
+    await step('a late joiner on a small phone screen: pages of tiles, only the shown ones sized, chat history, language', async () => {
+      const carol = await launchParticipant('carol', { viewport: { width: 360, height: 520 } });
       people.push({ ...carol, url: urls[2] });
       const C = people[2];
       await join(C);
+      // Two others, room for one beside the own tile: two pages; only the shown participant's video is wanted.
+      await C.page.getByTestId('page-label').waitFor({ timeout: 5000 });
+      assert.match(await C.page.getByTestId('page-label').innerText(), /Seite 1 von 2/);
+      const firstPage = await C.page.evaluate(() => window.__plenum.visible());
+      assert.equal(firstPage.length, 1, `one remote tile shown: ${firstPage}`);
+      await C.page.getByRole('button', { name: 'Nächste Seite' }).click();
+      await until('the second page', async () => {
+        const v = await C.page.evaluate(() => window.__plenum.visible());
+        return { ok: v.length === 1 && v[0] !== firstPage[0], value: v };
+      }, 3000);
+      const overflow = await C.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `no horizontal scrolling on a phone (${overflow} px too wide)`);
       await C.page.getByTestId('chat-toggle').click();
       const texts = await until('carol\'s chat history', async () => {
         const all = await C.page.getByTestId('chat-message').allInnerTexts();
@@ -201,6 +213,9 @@ test('meeting features: language, a11y, chat, hands, mute, camera, screen share,
       }, 5000);
       assert.match(texts[0], /Guten Morgen, Bob!/);
       assert.match(texts[1], /Moin Alice/);
+      // On a phone the panel covers the screen: Escape closes it.
+      await C.page.keyboard.press('Escape');
+      await C.page.getByTestId('panel-chat').waitFor({ state: 'detached' });
       await C.page.getByTestId('settings-toggle').click();
       await C.page.getByTestId('lang-en').click();
       assert.equal(await C.page.getAttribute('html', 'lang'), 'en');
@@ -208,8 +223,10 @@ test('meeting features: language, a11y, chat, hands, mute, camera, screen share,
       await C.page.getByTestId('lang-de').click();
       assert.equal(await C.page.getAttribute('html', 'lang'), 'de');
       assert.equal(await C.page.getByTestId('mic-toggle').getAttribute('aria-label'), 'Stummschalten');
-      const v = await videoAdvances(C.page, `${tile('alice')} video`);
-      assert.ok(v.width > 0, 'carol sees alice');
+      await C.page.keyboard.press('Escape');
+      await C.page.getByTestId('panel-settings').waitFor({ state: 'detached' });
+      const shown = await C.page.locator('[data-testid="participant-tile"]').getAttribute('data-identity');
+      await waitVideoPlaying(C.page, `${tile(shown)} video`, 'carol sees the participant on her page');
     });
   });
 });

@@ -108,6 +108,11 @@ export class MediaLink {
       .catch((e) => this.error('subscribe_offer', e));
   }
 
+  /** `publisher_layers`: which simulcast encodings of an own track anybody receives. */
+  handlePublisherLayers(trackId: string, active: ReadonlyArray<{ rid: string; active: boolean }>): void {
+    this.publisher?.setLayers(trackId, active).catch((e) => this.hooks.log('setLayers', e));
+  }
+
   /** A `bad_sdp` error: an outstanding publish offer will not be answered. */
   handleBadSdp(): void {
     this.negotiator?.failed();

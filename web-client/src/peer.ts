@@ -82,6 +82,25 @@ export class PublisherConnection {
     return { direction: 'sendonly', streams: stream ? [stream] : [] };
   }
 
+  /**
+   * The SFU says which simulcast encodings of the track with `mid` anybody receives: stop encoding the others.
+   * (Without simulcast there are no rids and nothing changes.)
+   */
+  async setLayers(mid: string, active: ReadonlyArray<{ rid: string; active: boolean }>): Promise<void> {
+    const tr = [...this.bySource.values()].find((t) => t.mid === mid);
+    if (!tr?.sender.getParameters) return;
+    const params = tr.sender.getParameters();
+    let changed = false;
+    for (const enc of params.encodings ?? []) {
+      const want = active.find((a) => a.rid === enc.rid);
+      if (want && enc.active !== want.active) {
+        enc.active = want.active;
+        changed = true;
+      }
+    }
+    if (changed) await tr.sender.setParameters(params);
+  }
+
   /** The sender of a source, if it has one (for stats and encodings). */
   sender(source: TrackSource): RTCRtpSender | null {
     return this.bySource.get(source)?.sender ?? null;

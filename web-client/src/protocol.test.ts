@@ -46,6 +46,15 @@ describe('parseServerMessage', () => {
     expect(parseServerMessage(examples.hand_changed)).toEqual({ type: 'hand_changed', sid: 'p13', raised: false, by: 'p9', queue: ['p14'] });
     expect(parseServerMessage(examples.speakers)).toEqual({ type: 'speakers', dominant: 'p13', speaking: ['p13', 'p9'] });
     expect(parseServerMessage(examples.screen)).toMatchObject({ type: 'track_published', source: 'screen' });
+    expect(parseServerMessage('{"type": "video_paused", "sid": "p13", "track_id": "1", "paused": true}')).toEqual({
+      type: 'video_paused',
+      sid: 'p13',
+      track_id: '1',
+      paused: true,
+    });
+    expect(
+      parseServerMessage('{"type": "publisher_layers", "track_id": "1", "active": [{"rid": "q", "active": true}, {"rid": "f", "active": false}, {"x": 1}]}'),
+    ).toEqual({ type: 'publisher_layers', track_id: '1', active: [{ rid: 'q', active: true }, { rid: 'f', active: false }] });
   });
 
   it('fills in what an older server leaves out', () => {

@@ -80,6 +80,19 @@ export interface IceCandidateMsg {
 export interface RestartIceMsg {
   type: 'restart_ice';
 }
+/** `sid`'s video `track_id` is shown at width x height CSS pixels (0x0: not shown). */
+export interface VideoSize {
+  sid: string;
+  track_id: string;
+  width: number;
+  height: number;
+}
+export interface VideoSizesMsg {
+  type: 'video_sizes';
+  sizes: VideoSize[];
+}
+/** Most entries per `video_sizes`. */
+export const MAX_VIDEO_SIZES = 64;
 export interface UpdateMsg {
   type: 'update';
   muted?: boolean;
@@ -110,6 +123,7 @@ export type ClientMessage =
   | SubscribeAnswerMsg
   | IceCandidateMsg
   | RestartIceMsg
+  | VideoSizesMsg
   | UpdateMsg
   | ChatMsg
   | HandMsg
@@ -186,6 +200,17 @@ export interface SpeakersMsg {
   dominant: string | null;
   speaking: string[];
 }
+export interface VideoPausedMsg {
+  type: 'video_paused';
+  sid: string;
+  track_id: string;
+  paused: boolean;
+}
+export interface PublisherLayersMsg {
+  type: 'publisher_layers';
+  track_id: string;
+  active: Array<{ rid: string; active: boolean }>;
+}
 export interface PongMsg {
   type: 'pong';
   id: number;
@@ -210,7 +235,8 @@ export type ErrorCode =
   | 'internal'
   | 'removed'
   | 'resume_failed'
-  | 'forbidden';
+  | 'forbidden'
+  | 'unknown_track';
 
 export interface ErrorMsg {
   type: 'error';
@@ -232,6 +258,8 @@ export type ServerMessage =
   | ChatServerMsg
   | HandChangedMsg
   | SpeakersMsg
+  | VideoPausedMsg
+  | PublisherLayersMsg
   | PongMsg
   | ErrorMsg;
 

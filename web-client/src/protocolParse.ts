@@ -114,6 +114,15 @@ export function parseServerMessage(text: string): ServerMessage | null {
         : null;
     case 'speakers':
       return { type: 'speakers', dominant: isStr(v.dominant) ? v.dominant : null, speaking: strings(v.speaking) };
+    case 'video_paused':
+      return isStr(v.sid) && isStr(v.track_id) && typeof v.paused === 'boolean'
+        ? { type: 'video_paused', sid: v.sid, track_id: v.track_id, paused: v.paused }
+        : null;
+    case 'publisher_layers': {
+      if (!isStr(v.track_id) || !Array.isArray(v.active)) return null;
+      const active = v.active.filter((l): l is { rid: string; active: boolean } => isObj(l) && isStr(l.rid) && typeof l.active === 'boolean');
+      return { type: 'publisher_layers', track_id: v.track_id, active: active.map((l) => ({ rid: l.rid, active: l.active })) };
+    }
     case 'pong':
       return typeof v.id === 'number' ? { type: 'pong', id: v.id } : null;
     case 'error':

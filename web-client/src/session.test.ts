@@ -396,3 +396,47 @@ describe('reconnecting', () => {
     expect(sockets).toHaveLength(3);
   });
 });
+
+describe('media hints from the SFU', () => {
+  beforeEach(() => {
+    FakePc.created = [];
+    sockets = [];
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    session?.dispose();
+    session = null;
+    vi.useRealTimers();
+  });
+
+  it('sends the sizes of shown videos, marks paused ones, and applies publisher layers', async () => {
+    const s = makeSession();
+    sock.receive(joined([part('p2', 'bob'), part('p3', 'carol')], {
+      tracks: [
+        { sid: 'p2', track_id: '1', kind: 'video', source: 'camera' },
+        { sid: 'p3', track_id: '1', kind: 'video', source: 'camera' },
+      ],
+    }));
+    await flush();
+    s.setView({ tiles: { p2: { width: 480, height: 270 } }, share: null });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(sock.ofType('video_sizes')).toEqual([
+      {
+        type: 'video_sizes',
+        sizes: [
+          { sid: 'p2', track_id: '1', width: 480, height: 270 },
+          { sid: 'p3', track_id: '1', width: 0, height: 0 },
+        ],
+      },
+    ]);
+    expect(s.visible).toEqual(['p2']);
+    sock.receive({ type: 'video_paused', sid: 'p2', track_id: '1', paused: true });
+    expect(s.getSnapshot().pausedVideo.has('p2/1')).toBe(true);
+    sock.receive({ type: 'video_paused', sid: 'p2', track_id: '1', paused: false });
+    expect(s.getSnapshot().pausedVideo.size).toBe(0);
+    sock.receive({ type: 'error', code: 'unknown_track', message: 'x', fatal: false });
+    expect(s.getSnapshot().notice).toBeNull();
+    sock.receive({ type: 'publisher_layers', track_id: '1', active: [{ rid: 'f', active: false }] });
+    await flush();
+  });
+});

@@ -9,13 +9,16 @@ import { applyRoomMessage, emptyRoom, type RoomModel } from './roomState';
 import { GIVE_UP_AFTER_MS, Heartbeat, OPEN_TIMEOUT_MS, reconnectDelay } from './connection';
 import { MediaLink } from './mediaLink';
 import { StatsLoop } from './statsLoop';
+import { VideoSizer, emptyView, type View } from './videoSizes';
 import type { InboundStats } from './stats';
 import { pcDebugInfo, type PcDebugInfo, type SessionDeps, type SessionError, type SessionOptions, type SessionSnapshot } from './sessionTypes';
 
 export type { LocalMediaSource, PcDebugInfo, Phase, SessionDeps, SessionError, SessionOptions, SessionSnapshot } from './sessionTypes';
 
 // Non-fatal codes that are expected in normal operation and not shown to people.
-const QUIET_CODES = new Set(['bad_candidate', 'unexpected_answer', 'rate_limited', 'resume_failed']);
+const QUIET_CODES = new Set(['bad_candidate', 'unexpected_answer', 'rate_limited', 'resume_failed', 'unknown_track']);
+/** Layout changes settle this long before the video sizes go out. */
+const SIZES_DELAY_MS = 250;
 /** Messages kept while reconnecting, sent once back. */
 const OUTBOX_MAX = 50;
 
@@ -34,6 +37,9 @@ export class MeetingSession {
   private attempt = 0;
   private pingId = 0;
   private screenStream: MediaStream | null = null;
+  private readonly sizer = new VideoSizer();
+  private view: View = emptyView;
+  private sizesTimer: ReturnType<typeof setTimeout> | null = null;
   /** Room events received, by type and sid (for tests: nobody saw a leave during a reconnect). */
   private seenEvents: Array<[string, string]> = [];
   /** What happened when (ms since `start()`), for diagnosing join latency; bounded. */
@@ -62,6 +68,7 @@ export class MeetingSession {
       speaking: new Set(),
       activeSpeaker: null,
       mediaTrouble: false,
+      pausedVideo: new Set(),
       fatal: null,
       notice: null,
     };
@@ -161,10 +168,13 @@ export class MeetingSession {
     void this.link?.setLocalTrack('screen', null, null);
   }
 
-  /** The participants whose video is on screen (hook for the SFU's allocation; nothing is sent yet). */
-  setVisibleParticipants(sids: readonly string[]): void {
-    this.visible = sids;
+  /** What the layout shows: the SFU sends each video at that size, and nothing for videos not on screen. */
+  setView(view: View): void {
+    this.view = view;
+    this.visible = Object.keys(view.tiles);
+    this.scheduleSizes();
   }
+  /** Sids whose tiles are on screen. */
   visible: readonly string[] = [];
 
   dismissNotice(): void {
@@ -226,13 +236,13 @@ export class MeetingSession {
     const on = (msg: ServerMessage) => {
       if (this.signaling === sig) this.handle(msg);
     };
-    for (const type of ['joined', 'resumed', 'publish_answer', 'subscribe_offer', 'participant_joined', 'participant_updated', 'participant_left', 'track_published', 'track_unpublished', 'chat', 'hand_changed', 'speakers', 'error'] as const) {
+    for (const type of ['joined', 'resumed', 'publish_answer', 'subscribe_offer', 'participant_joined', 'participant_updated', 'participant_left', 'track_published', 'track_unpublished', 'chat', 'hand_changed', 'speakers', 'video_paused', 'publisher_layers', 'error'] as const) {
       sig.on(type, on as never);
     }
   }
 
   private handle(msg: ServerMessage): void {
-    if (msg.type !== 'error' && msg.type !== 'publish_answer' && msg.type !== 'subscribe_offer') this.noteSeen(msg);
+    if (msg.type.startsWith('participant_') || msg.type.startsWith('track_') || msg.type === 'video_paused') this.noteSeen(msg);
     switch (msg.type) {
       case 'joined':
         this.mark('joined');
@@ -264,6 +274,16 @@ export class MeetingSession {
       case 'speakers':
         this.stats.serverSpeakers(msg.speaking, msg.dominant);
         return;
+      case 'video_paused': {
+        const paused = new Set(this.snap.pausedVideo);
+        const key = `${msg.sid}/${msg.track_id}`;
+        if (msg.paused) paused.add(key);
+        else paused.delete(key);
+        this.set({ pausedVideo: paused });
+        return;
+      }
+      case 'publisher_layers':
+        return this.link?.handlePublisherLayers(msg.track_id, msg.active);
       case 'error':
         return this.handleError(msg.code, msg.message, msg.fatal);
       default:
@@ -281,8 +301,26 @@ export class MeetingSession {
 
   private setRoom(room: RoomModel): void {
     if (room === this.snap.room) return;
+    const rosterChanged = room.roster !== this.snap.room.roster;
     const media = this.link ? this.link.remote.compute(room.roster) : this.snap.media;
-    this.set({ room, media });
+    let pausedVideo = this.snap.pausedVideo;
+    if (rosterChanged && pausedVideo.size > 0) {
+      pausedVideo = new Set([...pausedVideo].filter((k) => {
+        const [sid, track] = k.split('/');
+        return !!room.roster.bySid[sid!]?.tracks[track!];
+      }));
+    }
+    this.set({ room, media, pausedVideo });
+    if (rosterChanged) this.scheduleSizes();
+  }
+
+  private scheduleSizes(): void {
+    if (this.sizesTimer) return;
+    this.sizesTimer = setTimeout(() => {
+      this.sizesTimer = null;
+      if (this.snap.phase !== 'joined' || !this.signaling?.isOpen) return;
+      for (const sizes of this.sizer.changes(this.snap.room.roster, this.view)) this.signaling.send({ type: 'video_sizes', sizes });
+    }, SIZES_DELAY_MS);
   }
 
   /** Back in the room (joined or resumed). */
@@ -297,6 +335,7 @@ export class MeetingSession {
     this.outbox = [];
     for (const m of queued) this.signaling?.send(m);
     this.set({ phase: 'joined' });
+    this.scheduleSizes();
   }
 
   private sendOrQueue(msg: ClientMessage): void {
@@ -396,6 +435,7 @@ export class MeetingSession {
     this.resumeToken = null;
     this.link?.close();
     this.link = null;
+    this.sizer.reset();
     this.sendJoin();
   }
 
@@ -407,7 +447,8 @@ export class MeetingSession {
 
   private noteSeen(msg: ServerMessage): void {
     const sid = msg.type === 'participant_joined' ? msg.participant.sid : 'sid' in msg ? String(msg.sid) : '';
-    if (this.seenEvents.length < 1000) this.seenEvents.push([msg.type, sid]);
+    const type = msg.type === 'video_paused' ? `video_paused:${msg.paused}` : msg.type;
+    if (this.seenEvents.length < 1000) this.seenEvents.push([type, sid]);
   }
 
   private mark(event: string): void {
@@ -425,7 +466,8 @@ export class MeetingSession {
     this.stats.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.openTimer) clearTimeout(this.openTimer);
-    this.reconnectTimer = this.openTimer = null;
+    if (this.sizesTimer) clearTimeout(this.sizesTimer);
+    this.reconnectTimer = this.openTimer = this.sizesTimer = null;
     this.screenStream?.getTracks().forEach((t) => t.stop());
     this.screenStream = null;
     this.link?.close();

@@ -28,6 +28,8 @@ export interface SessionSnapshot {
   activeSpeaker: string | null;
   /** A media connection is down or reconnecting (signaling may be fine). */
   mediaTrouble: boolean;
+  /** Remote videos the SFU paused for this client's bandwidth, as `sid/track_id`. */
+  pausedVideo: ReadonlySet<string>;
   /** Set when phase is 'failed'. */
   fatal: SessionError | null;
   /** The last non-fatal problem worth showing; cleared by `dismissNotice`. */

@@ -24,13 +24,13 @@ const ARGS = [
  * Launch a participant's browser; returns { identity, context, page, console(), close() }. `initScript` runs in
  * the page before the app (e.g. to route media through a test relay).
  */
-export async function launchParticipant(identity, { initScript = null, locale = 'de-DE' } = {}) {
+export async function launchParticipant(identity, { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 } } = {}) {
   const profile = await mkdtemp(join(tmpdir(), `plenum-e2e-${identity}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
-    viewport: { width: 1280, height: 800 },
+    viewport,
     locale, // German staff: the UI starts in German
     timeout: 30_000,
   });
@@ -135,6 +135,8 @@ export async function diagnostics(p) {
     state = await p.page.evaluate(async () => ({
       url: location.pathname,
       phase: window.__plenum?.phase(),
+      seen: window.__plenum?.seen?.().map(([t, s]) => `${t}:${s}`).join(' '),
+      timeline: window.__plenum?.timeline?.().map(([e, t]) => `${e}@${t}`).join(' '),
       connections: window.__plenum?.connections(),
       stats: await window.__plenum?.stats(),
       tiles: [...document.querySelectorAll('[data-testid="participant-tile"]')].map((t) => {

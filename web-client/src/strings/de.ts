@@ -55,6 +55,7 @@ export const de = {
   audioBlocked: 'Der Browser hat die Tonwiedergabe angehalten.',
   enableAudio: 'Ton einschalten',
   waitingForVideo: 'Warte auf Video …',
+  videoPaused: 'Video pausiert (zu wenig Bandbreite)',
   connectingToRoom: 'Verbindung zum Raum wird hergestellt …',
   reconnecting: 'Verbindung unterbrochen – wird wiederhergestellt …',
   mediaReconnecting: 'Die Medienverbindung ist gestört – wird wiederhergestellt …',

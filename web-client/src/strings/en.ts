@@ -57,6 +57,7 @@ export const en: Dict = {
   audioBlocked: 'The browser paused sound playback.',
   enableAudio: 'Turn sound on',
   waitingForVideo: 'Waiting for video …',
+  videoPaused: 'Video paused (not enough bandwidth)',
   connectingToRoom: 'Connecting to the room …',
   reconnecting: 'Connection lost – reconnecting …',
   mediaReconnecting: 'The media connection is disturbed – reconnecting …',

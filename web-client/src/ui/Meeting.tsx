@@ -142,6 +142,7 @@ export function Meeting({ session, local, room, name, lang, onLang, onRejoin, on
             quality={snap.quality[p.sid] ?? 'unknown'}
             stream={main}
             hasVideo={hasSource(p, 'camera') || !!main?.getVideoTracks().length}
+            videoPaused={Object.entries(p.tracks).some(([id, tr]) => tr.source === 'camera' && snap.pausedVideo.has(`${p.sid}/${id}`))}
             pinned={pinned === p.sid}
             onPin={() => setPinned((cur) => (cur === p.sid ? null : p.sid))}
           />
@@ -182,7 +183,7 @@ export function Meeting({ session, local, room, name, lang, onLang, onRejoin, on
           focus={focus}
           shares={shares}
           fullscreenRequest={fullscreenRequest}
-          onVisible={(sids) => session.setVisibleParticipants(sids)}
+          onView={(view) => session.setView(view)}
         />
         {panel && (
           <SidePanel panel={panel} onClose={() => setPanel(null)}>

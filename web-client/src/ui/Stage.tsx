@@ -5,8 +5,12 @@ import { useT } from './i18nContext';
 import { ChevronIcon } from './Icons';
 import { ScreenShareView, type Share } from './ScreenShareView';
 import type { LayoutMode } from './Controls';
+import type { View } from '../videoSizes';
 
 const GAP = 8;
+/** Height of the strip of small tiles beside a focused tile or share, and their size (CSS px). */
+const STRIP_HEIGHT = 120;
+const STRIP_TILE = { width: 192, height: 108 };
 
 /** A tile to place: 'self' for the own one, else a participant's sid. */
 export interface StageTile {
@@ -21,22 +25,18 @@ export interface StageProps {
   focus: string | null;
   shares: readonly Share[];
   fullscreenRequest: number;
-  /** The sids whose tiles are on screen now (for the SFU's allocation). */
-  onVisible: (sids: string[]) => void;
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  /** What is on screen and how large (the SFU sends each video at that size, and nothing for hidden ones). */
+  onView: (view: View) => void;
 }
 
 /** Where the tiles go: a paged grid, a speaker view (one large, the others in a strip), or a shared screen. */
-export function Stage({ tiles, layout, focus, shares, fullscreenRequest, onVisible }: StageProps) {
+export function Stage({ tiles, layout, focus, shares, fullscreenRequest, onView }: StageProps) {
   const t = useT();
   const ref = useRef<HTMLElement>(null);
   const size = useElementSize(ref);
   const [page, setPage] = useState(0);
   const [selectedShare, setSelectedShare] = useState<string | null>(null);
-  const lastVisible = useRef<string[]>([]);
+  const lastView = useRef('');
 
   const sharing = shares.length > 0;
   const mode: 'grid' | 'speaker' | 'share' = sharing ? 'share' : layout === 'speaker' && tiles.length > 1 ? 'speaker' : 'grid';
@@ -48,18 +48,29 @@ export function Stage({ tiles, layout, focus, shares, fullscreenRequest, onVisib
     return tiles.find((x) => x.key === focus && x.key !== 'self') ?? tiles.find((x) => x.key !== 'self') ?? null;
   }, [mode, tiles, focus]);
   const strip = mode === 'grid' ? [] : tiles.filter((x) => x !== focused);
-  const shown = mode === 'grid' ? paged.items : focused ? [focused, ...strip] : strip;
 
-  const visible = shown.map((x) => x.key).filter((k) => k !== 'self');
+  const layoutBox = bestLayout(paged.items.length, size.width, size.height - (paged.pages > 1 ? 48 : 0), 16 / 9, GAP);
+  const sizes: Record<string, { width: number; height: number }> = {};
+  const view: View = { tiles: sizes, share: null };
+  const mainSize = { width: size.width, height: Math.max(0, size.height - (strip.length ? STRIP_HEIGHT : 0)) };
+  if (mode === 'grid') {
+    for (const x of paged.items) sizes[x.key] = { width: layoutBox.tileWidth, height: layoutBox.tileHeight };
+  } else {
+    for (const x of strip) sizes[x.key] = STRIP_TILE;
+    if (focused) sizes[focused.key] = mainSize;
+    const share = shares.find((x) => x.sid === selectedShare) ?? shares[0];
+    if (mode === 'share' && share && !share.own) view.share = { sid: share.sid, ...mainSize };
+  }
+  delete sizes.self;
   useEffect(() => {
-    if (!sameList(visible, lastVisible.current)) {
-      lastVisible.current = visible;
-      onVisible(visible);
+    const key = JSON.stringify(view);
+    if (key !== lastView.current) {
+      lastView.current = key;
+      onView(view);
     }
   });
 
   if (mode === 'grid') {
-    const layoutBox = bestLayout(paged.items.length, size.width, size.height - (paged.pages > 1 ? 48 : 0), 16 / 9, GAP);
     return (
       <section className="stage" ref={ref} aria-label={t.layoutGrid}>
         <div

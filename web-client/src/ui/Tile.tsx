@@ -50,6 +50,8 @@ export interface RemoteTileProps {
   /** Camera and microphone. */
   stream: MediaStream | null;
   hasVideo: boolean;
+  /** The SFU paused this video for the own bandwidth. */
+  videoPaused?: boolean;
   pinned: boolean;
   onPin: () => void;
 }
@@ -59,7 +61,7 @@ export function RemoteTile(p: RemoteTileProps) {
   const t = useT();
   const videoRef = useRef<HTMLVideoElement>(null);
   useMediaStream(videoRef, p.stream);
-  const showAvatar = p.cameraOff || !p.hasVideo;
+  const showAvatar = p.cameraOff || !p.hasVideo || !!p.videoPaused;
   const classes = ['tile', p.speaking ? 'speaking' : '', p.pinned ? 'pinned' : ''].filter(Boolean).join(' ');
   return (
     <figure
@@ -75,7 +77,8 @@ export function RemoteTile(p: RemoteTileProps) {
       {showAvatar && (
         <div className="avatar" aria-hidden="true" data-testid="tile-avatar">
           <span>{initials(p.name)}</span>
-          {!p.cameraOff && !p.stream && <small>{t.waitingForVideo}</small>}
+          {!p.cameraOff && p.videoPaused && <small>{t.videoPaused}</small>}
+          {!p.cameraOff && !p.videoPaused && !p.stream && <small>{t.waitingForVideo}</small>}
         </div>
       )}
       <button
