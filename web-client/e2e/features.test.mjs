@@ -24,6 +24,12 @@ test('meeting features: language, a11y, chat, hands, mute, camera, screen share,
     const [alice, bob] = await Promise.all(specs.slice(0, 2).map((s) => launchParticipant(s.identity)));
     people.push({ ...alice, url: urls[0] }, { ...bob, url: urls[1] });
     const [A, B] = people;
+    // Nothing may leave the Plenum server: every request of alice's page goes to it.
+    const foreign = [];
+    A.page.on('request', (r) => {
+      const url = r.url();
+      if (!url.startsWith(server.baseUrl) && !url.startsWith('data:') && !url.startsWith('blob:')) foreign.push(url);
+    });
 
     await step('pre-join: German by default, English selectable, devices, no serious axe violations', async () => {
       const page = A.page;
@@ -48,6 +54,8 @@ test('meeting features: language, a11y, chat, hands, mute, camera, screen share,
       await join(B);
       await waitVideoPlaying(A.page, `${tile('bob')} video`, 'bob\'s video at alice');
       await waitVideoPlaying(B.page, `${tile('alice')} video`, 'alice\'s video at bob');
+      // The connection quality of each participant comes from the own receive statistics.
+      await A.page.waitForSelector(`${tile('bob')} [data-testid="quality"][data-quality="good"]`, { timeout: 8000 });
     }, { critical: true });
 
     await step('meeting page (with the side panels open) has no serious axe violations', async () => {
@@ -187,6 +195,11 @@ test('meeting features: language, a11y, chat, hands, mute, camera, screen share,
       assert.equal(await page.getByTestId('mic-toggle').getAttribute('aria-pressed'), 'false', 'typing is no shortcut');
       await page.keyboard.press('Escape');
       await page.getByTestId('panel-chat').waitFor({ state: 'detached' });
+      // L: speaker view, bob large; L again: the grid.
+      await page.keyboard.press('l');
+      await page.waitForSelector('.stage-speaker .focus-tile [data-identity="bob"]', { timeout: 5000 });
+      await page.keyboard.press('l');
+      await page.waitForSelector('.stage-speaker', { state: 'detached', timeout: 5000 });
     });
 
     await step('a late joiner on a small phone screen: pages of tiles, only the shown ones sized, chat history, language', async () => {
@@ -227,6 +240,24 @@ test('meeting features: language, a11y, chat, hands, mute, camera, screen share,
       await C.page.getByTestId('panel-settings').waitFor({ state: 'detached' });
       const shown = await C.page.locator('[data-testid="participant-tile"]').getAttribute('data-identity');
       await waitVideoPlaying(C.page, `${tile(shown)} video`, 'carol sees the participant on her page');
+    });
+
+    await step('refused camera and microphone: a clear message, and a listen-only join', async () => {
+      const dora = await launchParticipant('dora', { denyMedia: true });
+      const url = await makeJoinUrl(server, bin, { room: ROOM, identity: 'dora', name: 'Dora Dietz' });
+      people.push({ ...dora, url });
+      const D = people[3];
+      await D.page.goto(url);
+      await D.page.getByTestId('media-problem').first().waitFor({ timeout: 10_000 });
+      assert.match(await D.page.getByTestId('media-problem').first().innerText(), /verweigert/);
+      const button = D.page.getByTestId('join-button');
+      assert.equal((await button.innerText()).trim(), 'Nur zuhörend teilnehmen');
+      await button.click();
+      await D.page.waitForFunction(() => window.__plenum?.phase() === 'joined', null, { timeout: 10_000 });
+      await waitTileAttr(A.page, 'dora', 'data-muted', 'true');
+      await waitTileAttr(A.page, 'dora', 'data-camera-off', 'true');
+      await waitVideoPlaying(D.page, `${tile('alice')} video`, 'dora sees alice');
+      assert.deepEqual(foreign, [], 'no request left the server');
     });
   });
 });

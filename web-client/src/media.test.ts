@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acquireLocalMedia, levelFromSamples } from './media';
+import { SpeechDetector, acquireLocalMedia, levelFromSamples } from './media';
 
 describe('microphone level', () => {
   it('is 0 for silence and grows with amplitude, capped at 1', () => {
@@ -50,5 +50,21 @@ describe('acquiring camera and microphone', () => {
   it('reports no devices', async () => {
     expect(await acquireLocalMedia(fakeDevices({ audio: false, video: false }).md)).toEqual({ stream: null, problem: 'unavailable' });
     expect(await acquireLocalMedia(undefined)).toEqual({ stream: null, problem: 'unavailable' });
+  });
+});
+
+describe('speech while muted', () => {
+  it('is not a beep or a click, but talking', () => {
+    const run = (levels: number[]) => {
+      const d = new SpeechDetector();
+      return levels.map((l, i) => d.update(l, i * 50)).some(Boolean);
+    };
+    // Chromium's fake microphone: one loud frame every half second.
+    const beeps = Array.from({ length: 60 }, (_, i) => (i % 10 === 0 ? 1 : 0.03));
+    expect(run(beeps)).toBe(false);
+    // Talking: mostly loud, with short pauses between syllables.
+    const talk = Array.from({ length: 30 }, (_, i) => (i % 4 === 3 ? 0.05 : 0.4));
+    expect(run(talk)).toBe(true);
+    expect(run(Array(40).fill(0))).toBe(false);
   });
 });

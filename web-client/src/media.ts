@@ -82,3 +82,24 @@ export class LevelMeter {
     this.ctx = null;
   }
 }
+
+/**
+ * Decides from microphone levels (about 20 a second) whether someone is talking: most frames of the last
+ * `windowMs` above `threshold`. Short beeps and clicks do not count; speech does.
+ */
+export class SpeechDetector {
+  private frames: Array<[number, boolean]> = [];
+
+  constructor(
+    private readonly threshold = 0.12,
+    private readonly windowMs = 600,
+    private readonly share = 0.5,
+  ) {}
+
+  update(level: number, now: number): boolean {
+    this.frames.push([now, level >= this.threshold]);
+    while (this.frames.length && now - this.frames[0]![0] > this.windowMs) this.frames.shift();
+    const loud = this.frames.filter(([, l]) => l).length;
+    return this.frames.length >= 5 && loud / this.frames.length >= this.share;
+  }
+}

@@ -24,12 +24,16 @@ const ARGS = [
  * Launch a participant's browser; returns { identity, context, page, console(), close() }. `initScript` runs in
  * the page before the app (e.g. to route media through a test relay).
  */
-export async function launchParticipant(identity, { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 } } = {}) {
+export async function launchParticipant(
+  identity,
+  { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 }, denyMedia = false } = {},
+) {
   const profile = await mkdtemp(join(tmpdir(), `plenum-e2e-${identity}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    // Without the fake permission UI, headless Chromium refuses camera and microphone.
+    args: denyMedia ? ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream') : ARGS,
     viewport,
     locale, // German staff: the UI starts in German
     timeout: 30_000,

@@ -1,10 +1,6 @@
 import { useEffect, useState } from 'react';
-import { LevelMeter } from '../media';
+import { LevelMeter, SpeechDetector } from '../media';
 
-/** Level above which the microphone hears speech. */
-const SPEECH_LEVEL = 0.12;
-/** Speech this long while muted shows the hint. */
-const SPEAKING_MS = 400;
 const HINT_MS = 4000;
 
 /**
@@ -20,16 +16,10 @@ export function useMutedHint(mic: MediaStreamTrack | null, muted: boolean): bool
     }
     const copy = mic.clone();
     copy.enabled = true;
-    let loudSince = 0;
+    const speech = new SpeechDetector();
     let hideTimer: ReturnType<typeof setTimeout> | null = null;
     const meter = new LevelMeter(new MediaStream([copy]), (level) => {
-      const now = Date.now();
-      if (level < SPEECH_LEVEL) {
-        loudSince = 0;
-        return;
-      }
-      if (!loudSince) loudSince = now;
-      if (now - loudSince >= SPEAKING_MS) {
+      if (speech.update(level, Date.now())) {
         setShow(true);
         if (hideTimer) clearTimeout(hideTimer);
         hideTimer = setTimeout(() => setShow(false), HINT_MS);
