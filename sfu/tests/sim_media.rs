@@ -141,7 +141,7 @@ fn dominant_at(w: &World, who: &str, t: Instant) -> Option<String> {
             SfuEvent::Speakers { dominant, .. } => Some(dominant.map(|d| d.to_string())),
             _ => None,
         })
-        .last()
+        .next_back()
         .flatten()
 }
 

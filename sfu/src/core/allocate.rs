@@ -49,7 +49,7 @@ impl Shard {
                 self.events.push_back((m, SfuEvent::Speakers { dominant: u.dominant, speaking: u.speaking.clone() }));
             }
         }
-        if self.ticks % SLOW_TICKS != 0 && !speakers_changed {
+        if !self.ticks.is_multiple_of(SLOW_TICKS) && !speakers_changed {
             return;
         }
         let mut ids = std::mem::take(&mut self.scratch_ids);
@@ -58,7 +58,7 @@ impl Shard {
         for &id in &ids {
             self.allocate_for(id, now);
         }
-        if self.ticks % SLOW_TICKS == 0 {
+        if self.ticks.is_multiple_of(SLOW_TICKS) {
             for &id in &ids {
                 self.update_publisher_layers(id, now);
             }

@@ -81,11 +81,10 @@ impl Shard {
         let subscribers = std::mem::take(&mut up.subscribers);
         let room = p.room.clone();
 
-        if kind == TrackKind::Audio {
-            if let (Some(level), Some(r)) = (pkt.header.ext_vals.audio_level, self.rooms.get_mut(&room)) {
+        if kind == TrackKind::Audio
+            && let (Some(level), Some(r)) = (pkt.header.ext_vals.audio_level, self.rooms.get_mut(&room)) {
                 r.speakers.on_level(publisher, level);
             }
-        }
 
         let mut ext = ExtensionValues::default();
         ext.audio_level = pkt.header.ext_vals.audio_level;

@@ -332,11 +332,10 @@ impl Shard {
         let Some(p) = participants.get_mut(&id) else { return };
         let rtc = p.rtc(target);
         let res = drain(rtc, now, tx, stats, |e| match e {
-            Event::RtpPacket(pkt) => {
-                if target == PcTarget::Publisher {
+            Event::RtpPacket(pkt)
+                if target == PcTarget::Publisher => {
                     rtp_in.push((id, pkt));
                 }
-            }
             Event::Connected => notes.push((id, target, Note::Connected)),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 notes.push((id, target, Note::Disconnected))
@@ -405,11 +404,10 @@ impl Shard {
             (_, Note::Disconnected) => {
                 tracing::debug!(participant = %id, ?target, "ICE disconnected");
             }
-            (PcTarget::Publisher, Note::MediaAdded(mid, kind, dir, rids)) => {
-                if dir.is_receiving() {
+            (PcTarget::Publisher, Note::MediaAdded(mid, kind, dir, rids))
+                if dir.is_receiving() => {
                     self.publish_track(id, mid, kind, &rids, now);
                 }
-            }
             (PcTarget::Publisher, Note::MediaChanged(mid, dir)) => {
                 let exists = self.participants.get_mut(&id).is_some_and(|p| p.uptrack_mut(mid).is_some());
                 if exists && !dir.is_receiving() {

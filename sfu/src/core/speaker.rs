@@ -49,7 +49,7 @@ pub struct SpeakerUpdate {
 impl SpeakerDetector {
     /// One audio packet's level: `dbov` from -127 (silence) to 0 (loudest), as str0m reports it.
     pub fn on_level(&mut self, id: ParticipantId, dbov: i8) {
-        let loudness = (127 - (dbov as i32).unsigned_abs().min(127)) as u32;
+        let loudness = 127 - (dbov as i32).unsigned_abs().min(127);
         match self.entries.iter_mut().find(|e| e.id == id) {
             Some(e) => {
                 e.sum += loudness;

@@ -96,12 +96,11 @@ impl Worker {
             // 3. Sleep until something happens.
             let now = Instant::now();
             let wait = self.shard.poll_timeout().map(|t| t.saturating_duration_since(now)).unwrap_or(MAX_SLEEP);
-            if let Err(e) = self.poll.poll(&mut events, Some(wait.min(MAX_SLEEP))) {
-                if e.kind() != ErrorKind::Interrupted {
+            if let Err(e) = self.poll.poll(&mut events, Some(wait.min(MAX_SLEEP)))
+                && e.kind() != ErrorKind::Interrupted {
                     tracing::error!(worker = self.index, error = %e, "poll failed; worker stops");
                     return;
                 }
-            }
             // 4. Media.
             let mut tx = SocketTx { socket: &self.socket, errors: &mut send_errors };
             for _ in 0..RECV_BATCH {

@@ -251,7 +251,7 @@ impl Client {
                         s.next_at += AUDIO_EVERY;
                     }
                     MediaKind::Video => {
-                        let periodic = s.frames % 90 == 0;
+                        let periodic = s.frames.is_multiple_of(90);
                         s.frames += 1;
                         s.ts = s.ts.wrapping_add(2970);
                         for l in s.layers.iter_mut().filter(|l| l.active) {

@@ -85,8 +85,8 @@ impl Net {
         }
         // A rate-capped link serialises datagrams through a drop-tail queue.
         let mut depart = now;
-        if let Some(cap) = self.caps.get_mut(&to) {
-            if let Some(bps) = cap.bps {
+        if let Some(cap) = self.caps.get_mut(&to)
+            && let Some(bps) = cap.bps {
                 let start = cap.busy_until.map_or(now, |b| b.max(now));
                 if start.saturating_duration_since(now) > MAX_QUEUE {
                     self.lost += 1;
@@ -96,7 +96,6 @@ impl Net {
                 depart = start + tx;
                 cap.busy_until = Some(depart);
             }
-        }
         let jitter = self.rng.random_range(0..=self.jitter.as_micros() as u64);
         let mut at = depart + self.delay + Duration::from_micros(jitter);
         let last = self.last_at.entry((from, to)).or_insert(at);
