@@ -82,6 +82,9 @@ pub struct Shared {
     /// End-to-end latency of packets received in the steady phase (after `steady_from`): while participants
     /// still join, this one thread also does their DTLS handshakes, which would be blamed on the server.
     pub latency: LatencyHistogram,
+    /// How late the load generator sent media against its schedule (steady phase): separates the load
+    /// generator's own stalls from delay added by the server.
+    pub send_lag: LatencyHistogram,
     pub steady_from: Instant,
 }
 
@@ -284,6 +287,14 @@ impl Client {
         {
             let pts = (io.peer.tracks.iter().find(|t| !t.video).map_or(111, |t| t.pt), io.peer.tracks.iter().find(|t| t.video).map_or(96, |t| t.pt));
             let ssrcs = (io.peer.tracks.iter().find(|t| !t.video).map_or(0, |t| t.ssrc), io.peer.tracks.iter().find(|t| t.video).map_or(0, |t| t.ssrc));
+            if let Some(at) = sender.next_at()
+                && now >= at
+            {
+                let mut sh = self.shared.borrow_mut();
+                if now >= sh.steady_from {
+                    sh.send_lag.record(now.duration_since(at).as_secs_f64() * 1000.0);
+                }
+            }
             sender.poll(now, pts, ssrcs, &mut self.outgoing);
             let mut sent = 0;
             for o in self.outgoing.drain(..) {

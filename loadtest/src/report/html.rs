@@ -147,6 +147,7 @@ total loss <b>{loss:.3} %</b>; bottleneck: <b>{bn}</b>. {violations}</p>
         ("first media", &r.first_media_ms, "ms"),
         ("loss per receiver", &r.loss_pct, "%"),
         ("end-to-end latency", &r.e2e_latency_ms, "ms"),
+        ("load generator send lag", &r.client_send_lag_ms, "ms"),
         ("jitter per stream", &r.jitter_ms, "ms"),
         ("freezes per video stream", &r.freezes, "count"),
         ("received bitrate per receiver", &r.recv_kbps, "kbit/s"),

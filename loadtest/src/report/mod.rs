@@ -38,6 +38,9 @@ pub struct Report {
     /// Send time (payload trailer) to receipt, packets received in the steady phase only.
     pub e2e_latency_ms: Percentiles,
     pub e2e_latency_histogram: Vec<(f64, u64)>,
+    /// How late the load generator sent media against its 20 ms / frame schedule (steady phase). When this is
+    /// small, e2e latency above it was added between the sockets (kernel, server).
+    pub client_send_lag_ms: Percentiles,
     /// Per received stream: RFC 3550 interarrival jitter at the end, ms.
     pub jitter_ms: Percentiles,
     /// Per received video stream: number of gaps > 500 ms between frames.
@@ -243,6 +246,7 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
         loss_pct_total: loss_total,
         e2e_latency_ms: o.latency.percentiles(),
         e2e_latency_histogram: o.latency.buckets(),
+        client_send_lag_ms: o.send_lag.percentiles(),
         jitter_ms: Percentiles::of(&jitter),
         freezes: Percentiles::of(&freezes),
         freezes_total,

@@ -24,6 +24,7 @@ pub fn render_text(r: &Report) -> String {
     line(&mut o, "time to first media", &r.first_media_ms, "ms");
     line(&mut o, "loss per receiver", &r.loss_pct, "%");
     line(&mut o, "end-to-end latency", &r.e2e_latency_ms, "ms");
+    line(&mut o, "load generator send lag", &r.client_send_lag_ms, "ms");
     line(&mut o, "jitter per stream", &r.jitter_ms, "ms");
     line(&mut o, "freezes per video stream (>500 ms)", &r.freezes, "");
     line(&mut o, "received bitrate per receiver", &r.recv_kbps, "kbit/s");

@@ -52,6 +52,7 @@ pub struct RunOutcome {
     pub config: RunConfig,
     pub clients: Vec<Rc<RefCell<ClientStats>>>,
     pub latency: LatencyHistogram,
+    pub send_lag: LatencyHistogram,
     pub samples: Vec<Sample>,
     pub server_pid: Option<u32>,
     pub server_cpus: usize,
@@ -91,7 +92,11 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
     let total = specs.len();
     let ramp_s = total as f64 / cfg.ramp.max(0.01);
     let steady_from = start + Duration::from_secs_f64(ramp_s) + STEADY_SETTLE;
-    let shared = Rc::new(RefCell::new(Shared { latency: LatencyHistogram::new(2000, 0.5), steady_from }));
+    let shared = Rc::new(RefCell::new(Shared {
+        latency: LatencyHistogram::new(2000, 0.5),
+        send_lag: LatencyHistogram::new(2000, 0.5),
+        steady_from,
+    }));
     let clients: Vec<Rc<RefCell<ClientStats>>> = (0..total).map(|_| Rc::default()).collect();
 
     // Launch at the ramp rate.
@@ -125,11 +130,13 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
     sampler.finish();
     launcher.abort();
     let latency = shared.borrow().latency.clone();
+    let send_lag = shared.borrow().send_lag.clone();
     let server_cpus = server_pid.map(crate::probe::allowed_cpus).unwrap_or(0);
     Ok(RunOutcome {
         config: cfg,
         clients,
         latency,
+        send_lag,
         samples: sampler.samples,
         server_pid,
         server_cpus,

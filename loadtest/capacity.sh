@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Capacity table for one machine: starts `plenum serve` pinned to CPU 0 (one SFU worker) on loopback with a fresh
+# data dir, runs each scenario with plenum-loadtest pinned to CPU 1, writes one JSON report per scenario and a
+# summary table (markdown) to OUT/summary.md.
+#
+#   loadtest/capacity.sh [BIN_DIR=target/release] [OUT=capacity-results] [DURATION=30s]
+set -euo pipefail
+BIN=${1:-target/release}
+OUT=${2:-capacity-results}
+DURATION=${3:-30s}
+mkdir -p "$OUT"
+DATA=$(mktemp -d)
+PORT=18080
+PLENUM_HTTP_ADDR=127.0.0.1:$PORT PLENUM_MEDIA_ADDR=127.0.0.1:52000 PLENUM_DATA_DIR="$DATA" PLENUM_WORKERS=1 \
+  taskset -c 0 "$BIN/plenum" serve > "$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+
+run() {
+  local name=$1; shift
+  echo "==> $name: $*"
+  taskset -c 1 "$BIN/plenum-loadtest" run --pin 1 --quiet --url "http://127.0.0.1:$PORT" --secret-file "$DATA/secret" \
+    --server-pid "$SERVER" --duration "$DURATION" --ramp 10 --json "$OUT/$name.json" "$@" | tee "$OUT/$name.txt" || true
+}
+
+run meeting-1x5 --scenario meeting --rooms 1 --publishers 5
+run meeting-1x10 --scenario meeting --rooms 1 --publishers 10
+run meeting-3x8 --scenario meeting --rooms 3 --publishers 8
+run webinar-1x50 --scenario webinar --rooms 1 --subscribers 50
+run webinar-1x150 --scenario webinar --rooms 1 --subscribers 150
+run audio-5x10 --scenario audio-only --rooms 5 --publishers 10 --speakers-switch 5s
+run audio-10x10 --scenario audio-only --rooms 10 --publishers 10 --speakers-switch 5s
+
+python3 - "$OUT" <<'PY' > "$OUT/summary.md"
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+print("| run | joined/all | join p50/p95 ms | first media p95 ms | loss % | e2e p50/p95/p99 ms | freezes (paused hints) | recv kbit/s p50 | server CPU p95 % | µs/fwd pkt p50 | bottleneck |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for f in sorted(out.glob("*.json")):
+    r = json.loads(f.read_text())
+    e = r["e2e_latency_ms"]
+    print(f"| {f.stem} | {r['joined']}/{r['participants']} | {r['join_ms']['p50']:.0f}/{r['join_ms']['p95']:.0f} | "
+          f"{r['first_media_ms']['p95']:.0f} | {r['loss_pct_total']:.3f} | {e['p50']:.1f}/{e['p95']:.1f}/{e['p99']:.1f} | "
+          f"{r['freezes_total']} ({r['media']['video_paused_hints']}) | {r['recv_kbps']['p50']:.0f} | {r['server']['cpu_pct']['p95']:.0f} | "
+          f"{r['server_cpu_us_per_packet']['p50']:.1f} | {r['bottleneck']['first']} |")
+PY
+cat "$OUT/summary.md"
