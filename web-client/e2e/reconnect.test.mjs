@@ -59,10 +59,16 @@ test('a participant cut off for 12 s comes back by itself, and nobody saw it lea
         ws.resume();
         media.resume();
         await B.page.waitForFunction(() => window.__plenum.phase() === 'joined', null, { timeout: 10_000, polling: 100 });
-        await waitVideoPlaying(A.page, `${tile('bob')} video`, 'bob at alice again', 15_000);
-        await waitVideoPlaying(B.page, `${tile('alice')} video`, 'alice at bob again', 15_000);
+        const [atAlice, atBob] = await Promise.all([
+          waitVideoPlaying(A.page, `${tile('bob')} video`, 'bob at alice again', 15_000).then(() => Date.now() - restoredAt),
+          waitVideoPlaying(B.page, `${tile('alice')} video`, 'alice at bob again', 15_000).then(() => Date.now() - restoredAt),
+        ]);
         const took = Date.now() - restoredAt;
-        console.log(`back with video both ways ${took} ms after the network came back`);
+        console.log(`back with video both ways ${took} ms after the network came back (bob at alice ${atAlice} ms, alice at bob ${atBob} ms)`);
+        console.log(`alice saw: ${(await seenEvents(A.page)).map(([e, s]) => `${e}:${s}`).join(' ')}`);
+        console.log(`bob saw: ${(await seenEvents(B.page)).map(([e, s]) => `${e}:${s}`).join(' ')}`);
+        const events = await B.page.evaluate(() => window.__plenum.timeline().map(([e, at]) => `${e}@${at}`).join(' '));
+        console.log(`bob: ${events}`);
         assert.ok(took < 12_000, `took ${took} ms`);
         assert.equal(await ownSid(B.page), bobSid, 'the same participant');
         const timeline = await B.page.evaluate(() => window.__plenum.timeline().map(([e]) => e));

@@ -18,6 +18,8 @@ export interface PlenumDebug {
   visible: () => readonly string[];
   /** The own participant's sid, once joined. */
   sid: () => string | null;
+  /** Restart ICE on one of the connections now. */
+  restartIce: (target: 'publisher' | 'subscriber') => void;
 }
 
 declare global {
@@ -41,5 +43,6 @@ export function installDebugHook(w: Window): void {
     seen: () => current?.seen() ?? [],
     visible: () => current?.visible ?? [],
     sid: () => current?.getSnapshot().room.self?.sid ?? null,
+    restartIce: (target) => current?.restartIce(target),
   };
 }

@@ -14,6 +14,11 @@ import type { Roster } from './roster';
 const DISCONNECTED_RESTART_MS = 4000;
 /** No more than one ICE restart per connection in this time. */
 const RESTART_SPACING_MS = 5000;
+/**
+ * After a resume, a connection that has not found its way back by itself within this time gets an ICE restart
+ * (when the network came back on the same path, the old candidate pair recovers on its own and needs none).
+ */
+const RESUME_ICE_CHECK_MS = 2000;
 
 export interface MediaLinkHooks {
   send: (msg: ClientMessage) => void;
@@ -35,6 +40,7 @@ export class MediaLink {
   private states: Record<PcTarget, RTCPeerConnectionState> = { publisher: 'new', subscriber: 'new' };
   private disconnectTimers: Partial<Record<PcTarget, ReturnType<typeof setTimeout>>> = {};
   private lastRestart: Record<PcTarget, number> = { publisher: 0, subscriber: 0 };
+  private resumeCheck: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   /** What each source sends. */
   private local = new Map<TrackSource, { track: MediaStreamTrack | null; stream: MediaStream | null }>();
@@ -118,13 +124,24 @@ export class MediaLink {
     this.negotiator?.failed();
   }
 
-  /** Signaling came back on a new connection (resume): restart ICE on both connections. */
+  /**
+   * Signaling came back on a new connection (resume). A publish offer that was waiting for its answer may be lost:
+   * negotiate again, with an ICE restart. Connections still down shortly after get an ICE restart.
+   */
   afterResume(): void {
-    const now = Date.now();
-    this.lastRestart = { publisher: now, subscriber: now };
-    this.negotiator?.restartAfterResume();
-    this.hooks.send({ type: 'restart_ice' });
-    this.hooks.mark('ice_restart');
+    if (this.negotiator?.pending) {
+      this.lastRestart.publisher = Date.now();
+      this.hooks.mark('ice_restart_publisher');
+      this.negotiator.restartAfterResume();
+    }
+    if (this.resumeCheck) clearTimeout(this.resumeCheck);
+    this.resumeCheck = setTimeout(() => {
+      this.resumeCheck = null;
+      for (const target of ['publisher', 'subscriber'] as const) {
+        const state = this.states[target];
+        if ((target === 'subscriber' || this.publisher) && (state === 'disconnected' || state === 'failed')) this.restart(target);
+      }
+    }, RESUME_ICE_CHECK_MS);
   }
 
   // ---- state ----
@@ -162,6 +179,7 @@ export class MediaLink {
   close(): void {
     this.closed = true;
     for (const t of Object.values(this.disconnectTimers)) clearTimeout(t);
+    if (this.resumeCheck) clearTimeout(this.resumeCheck);
     this.negotiator?.close();
     this.publisher?.close();
     this.subscriber.close();
@@ -181,6 +199,12 @@ export class MediaLink {
       }, DISCONNECTED_RESTART_MS);
     }
     this.hooks.changed();
+  }
+
+  /** Restart ICE on one connection now (diagnostics and tests: `window.__plenum.restartIce`). */
+  forceRestart(target: PcTarget): void {
+    this.lastRestart[target] = 0;
+    this.restart(target);
   }
 
   /** ICE restart of one connection (the server offers anew for the subscriber). */

@@ -325,9 +325,12 @@ describe('reconnecting', () => {
     return s;
   }
 
-  it('resumes on a new socket after a drop, restarts ICE on both connections and sends what was queued', async () => {
+  it('resumes on a new socket after a drop, restarts ICE where the media did not come back, sends what was queued', async () => {
     const s = await joinedSession();
     const first = sock;
+    pubPc().setState('disconnected');
+    subPc().setState('disconnected');
+    expect(s.getSnapshot().mediaTrouble).toBe(true);
     first.serverClose(1006, '');
     expect(s.getSnapshot().phase).toBe('reconnecting');
     expect(s.sendChat('während der Pause')).toBe(true);
@@ -341,6 +344,9 @@ describe('reconnecting', () => {
     expect(s.getSnapshot().phase).toBe('joined');
     expect(FakePc.created).toHaveLength(2); // the same connections
     expect(sock.ofType('chat')).toEqual([{ type: 'chat', text: 'während der Pause' }]);
+    // The media gets two seconds to come back by itself; then ICE restarts.
+    expect(sock.ofType('restart_ice')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2100);
     expect(sock.ofType('restart_ice')).toEqual([{ type: 'restart_ice' }]);
     expect(sock.ofType('publish_offer')).toEqual([expect.objectContaining({ sdp: 'offer-with-2-tracks-restart' })]);
     // An answer that still carries the old ICE credentials belongs to an older offer: ignored.
@@ -351,6 +357,32 @@ describe('reconnecting', () => {
     await flush();
     expect(pubPc().signalingState).toBe('stable');
     expect(s.getSnapshot().room.events.filter((e) => e.kind === 'left' || e.kind === 'joined')).toEqual([]);
+  });
+
+  it('needs no ICE restart when the media came back by itself', async () => {
+    await joinedSession();
+    sock.serverClose(1006, '');
+    await vi.advanceTimersByTimeAsync(300);
+    sock.open();
+    sock.receive({ ...joined([part('p2', 'bob')]), type: 'resumed' });
+    await flush();
+    await vi.advanceTimersByTimeAsync(2100);
+    expect(sock.ofType('restart_ice')).toEqual([]);
+    expect(sock.ofType('publish_offer')).toEqual([]);
+  });
+
+  it('offers again (with an ICE restart) when the answer to a publish offer was lost with the socket', async () => {
+    makeSession();
+    sock.receive(joined());
+    await flush();
+    expect(pubPc().signalingState).toBe('have-local-offer');
+    sock.serverClose(1006, '');
+    await vi.advanceTimersByTimeAsync(300);
+    sock.open();
+    sock.receive({ ...joined(), type: 'resumed' });
+    await flush();
+    expect(sock.ofType('publish_offer')).toEqual([expect.objectContaining({ sdp: 'offer-with-2-tracks-restart' })]);
+    expect(pubPc().log).toContain('setLocal:rollback');
   });
 
   it('notices a silent connection by its heartbeat', async () => {

@@ -218,6 +218,10 @@ export class MeetingSession {
     return [...this.events];
   }
 
+  restartIce(target: PcTarget): void {
+    this.link?.forceRestart(target);
+  }
+
   seen(): Array<[string, string]> {
     return [...this.seenEvents];
   }
@@ -254,6 +258,8 @@ export class MeetingSession {
         return;
       case 'resumed':
         this.mark('resumed');
+        // The server tells again which videos are paused now.
+        this.set({ pausedVideo: new Set() });
         this.setRoom(applyRoomMessage(this.snap.room, msg));
         this.online();
         this.link?.afterResume();

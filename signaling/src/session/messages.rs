@@ -6,7 +6,7 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 
 use super::checks::{check_candidate, check_sources, check_video_sizes, parse_sid, unix_millis};
-use super::{Channels, Joined, MAX_NAME_CHARS, Session, State, close_code, next_participant_id};
+use super::{Channels, Handover, Joined, MAX_NAME_CHARS, Session, State, close_code, next_participant_id};
 use crate::metrics;
 use crate::protocol::{ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, ParticipantInfo, ServerMessage, Target};
 use crate::resume::new_token;
@@ -193,6 +193,7 @@ impl Session {
             moderator: claims.moderator,
             pending_offer: None,
             sources: Default::default(),
+            paused_video: Default::default(),
             resume_token,
         });
         self.channels = Some(Channels { room: room_rx, sfu: sfu_rx, takeover });
@@ -209,5 +210,40 @@ impl Session {
             return self.send_error(ErrorCode::ResumeFailed, "nothing to resume; join again");
         }
         self.resume_request = Some((resume_token, RoomId(room)));
+    }
+
+    /// The participant handed over by its old session: back in the room on this connection.
+    pub(super) fn resumed(&mut self, handover: Handover) {
+        let Handover { joined, sfu } = handover;
+        let (room_tx, room_rx) = unbounded_channel();
+        let Some((you, snapshot)) = self.shared.registry.reattach(&joined.room, joined.id, room_tx) else {
+            // Gone from the room meanwhile (it was removed): the SFU forgets it too.
+            self.state = State::Joined(joined);
+            self.depart(LeaveReason::Disconnected, true);
+            self.state = State::AwaitingJoin;
+            return self.send_error(ErrorCode::ResumeFailed, "nothing to resume; join again");
+        };
+        let takeover = self.shared.resumes.register(&joined.resume_token, &joined.room, self.number);
+        tracing::info!(participant = %joined.id, room = %joined.room, "resumed");
+        self.send(ServerMessage::Resumed {
+            protocol: PROTOCOL_VERSION,
+            room: joined.room.0.clone(),
+            you,
+            participants: snapshot.participants,
+            tracks: snapshot.tracks,
+            ice_servers: self.shared.ice_servers.clone(),
+            chat: snapshot.chat,
+            hands: snapshot.hands,
+        });
+        // An offer the client may never have seen: again (answering an offer it already applied is harmless).
+        if let Some(sdp) = joined.pending_offer.clone() {
+            self.send(ServerMessage::SubscribeOffer { sdp });
+        }
+        // Videos paused now (the client forgets pauses on resume; their events may have been lost).
+        for (sid, track_id) in &joined.paused_video {
+            self.send(ServerMessage::VideoPaused { sid: sid.clone(), track_id: track_id.clone(), paused: true });
+        }
+        self.state = State::Joined(joined);
+        self.channels = Some(Channels { room: room_rx, sfu, takeover });
     }
 }

@@ -16,19 +16,19 @@ mod checks;
 mod driver;
 mod messages;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use plenum_sfu::{CloseReason, ParticipantCommand, ParticipantId, RoomId, SfuEvent};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
 use crate::config::Limits;
 use crate::media::Media;
 use crate::metrics;
 use crate::protocol::{
-    ErrorCode, IceServer, LayerState, LeaveReason, PROTOCOL_VERSION, ServerMessage, TrackSource, parse_client_message,
+    ErrorCode, IceServer, LayerState, LeaveReason, ServerMessage, TrackSource, parse_client_message,
 };
 use crate::resume::{ResumeError, ResumeTable, TakeoverRequest};
 use crate::room::Registry;
@@ -126,6 +126,8 @@ pub struct Joined {
     pending_offer: Option<String>,
     /// What the client said its publisher mids carry.
     sources: HashMap<String, TrackSource>,
+    /// Others' videos the SFU paused for this participant (sid, track_id): told again after a resume.
+    paused_video: BTreeSet<(String, String)>,
     resume_token: String,
 }
 
@@ -246,7 +248,13 @@ impl Session {
                 speaking: speaking.iter().map(ToString::to_string).collect(),
             }),
             SfuEvent::VideoPaused { publisher, track_id, paused } => {
-                self.send(ServerMessage::VideoPaused { sid: publisher.to_string(), track_id, paused })
+                let key = (publisher.to_string(), track_id);
+                if paused {
+                    joined.paused_video.insert(key.clone());
+                } else {
+                    joined.paused_video.remove(&key);
+                }
+                self.send(ServerMessage::VideoPaused { sid: key.0, track_id: key.1, paused })
             }
             SfuEvent::PublisherLayers { track_id, active } => self.send(ServerMessage::PublisherLayers {
                 track_id,
@@ -401,38 +409,8 @@ impl Session {
 
     // ---- internals ----
 
-    fn resumed(&mut self, handover: Handover) {
-        let Handover { joined, sfu } = handover;
-        let (room_tx, room_rx) = unbounded_channel();
-        let Some((you, snapshot)) = self.shared.registry.reattach(&joined.room, joined.id, room_tx) else {
-            // Gone from the room meanwhile (it was removed): the SFU forgets it too.
-            self.state = State::Joined(joined);
-            self.depart(LeaveReason::Disconnected, true);
-            self.state = State::AwaitingJoin;
-            return self.send_error(ErrorCode::ResumeFailed, "nothing to resume; join again");
-        };
-        let takeover = self.shared.resumes.register(&joined.resume_token, &joined.room, self.number);
-        tracing::info!(participant = %joined.id, room = %joined.room, "resumed");
-        self.send(ServerMessage::Resumed {
-            protocol: PROTOCOL_VERSION,
-            room: joined.room.0.clone(),
-            you,
-            participants: snapshot.participants,
-            tracks: snapshot.tracks,
-            ice_servers: self.shared.ice_servers.clone(),
-            chat: snapshot.chat,
-            hands: snapshot.hands,
-        });
-        // An offer the client may never have seen: again (answering an offer it already applied is harmless).
-        if let Some(sdp) = joined.pending_offer.clone() {
-            self.send(ServerMessage::SubscribeOffer { sdp });
-        }
-        self.state = State::Joined(joined);
-        self.channels = Some(Channels { room: room_rx, sfu, takeover });
-    }
-
     /// Leave the room (and the SFU, if `tell_sfu`) once; later calls do nothing.
-    fn depart(&mut self, reason: LeaveReason, tell_sfu: bool) {
+    pub(super) fn depart(&mut self, reason: LeaveReason, tell_sfu: bool) {
         let joined = match std::mem::replace(&mut self.state, State::Done) {
             State::Joined(j) | State::Parked(j) => j,
             _ => return,
@@ -447,13 +425,13 @@ impl Session {
         tracing::info!(participant = %joined.id, room = %joined.room, ?reason, "left");
     }
 
-    fn send(&mut self, msg: ServerMessage) {
+    pub(super) fn send(&mut self, msg: ServerMessage) {
         if !matches!(self.state, State::Parked(_)) {
             self.out.push_back(Outgoing::Message(msg));
         }
     }
 
-    fn send_error(&mut self, code: ErrorCode, message: impl Into<String>) {
+    pub(super) fn send_error(&mut self, code: ErrorCode, message: impl Into<String>) {
         metrics::error_sent(code);
         self.send(ServerMessage::error(code, message));
     }

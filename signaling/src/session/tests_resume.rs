@@ -178,11 +178,18 @@ async fn resume_takes_over_a_connection_the_server_still_thinks_open() {
     let id = ParticipantId(a_info.sid[1..].parse().unwrap());
     media.emit(id, SfuEvent::SubscriberOffer("v=0 offer-1".into()));
     assert_eq!(a.next().await, Some(ServerMessage::SubscribeOffer { sdp: "v=0 offer-1".into() }));
+    // Two videos paused for bandwidth, one resumed again.
+    for (track, paused) in [("1", true), ("2", true), ("1", false)] {
+        media.emit(id, SfuEvent::VideoPaused { publisher: ParticipantId(99), track_id: track.into(), paused });
+        assert!(matches!(a.next().await, Some(ServerMessage::VideoPaused { .. })));
+    }
 
     let mut a2 = Conn::open(&shared);
     a2.send(&resume_text(&token));
     assert!(matches!(a2.next().await, Some(ServerMessage::Resumed { .. })));
     assert_eq!(a2.next().await, Some(ServerMessage::SubscribeOffer { sdp: "v=0 offer-1".into() }));
+    let still_paused = ServerMessage::VideoPaused { sid: "p99".into(), track_id: "2".into(), paused: true };
+    assert_eq!(a2.next().await, Some(still_paused), "what is paused now, again");
     assert_eq!(a.next_close().await, Some(close_code::RESUMED_ELSEWHERE), "the stale connection is closed");
     // SFU events now reach the new connection.
     media.emit(id, SfuEvent::PublisherAnswer("v=0 answer".into()));

@@ -100,9 +100,13 @@ export function tileIdentities(page) {
   return page.$$eval('[data-testid="participant-tile"]', (els) => els.map((e) => e.getAttribute('data-identity')).sort());
 }
 
-/** Wait until the tile of `identity` plays video: videoWidth > 0 and the frame count advancing over ~1 s. */
+/**
+ * Wait until the tile of `identity` plays video: videoWidth > 0 and the frame count advancing over ~1 s. A video the
+ * SFU pauses for a moment (congestion control ramping up on a loaded machine) gets until `timeoutMs` to come back.
+ */
 export async function assertVideoPlaying(page, identity, timeoutMs = 15_000) {
   const sel = `[data-testid="participant-tile"][data-identity="${identity}"] video`;
+  const deadline = Date.now() + timeoutMs;
   await page.waitForFunction(
     (s) => {
       const v = document.querySelector(s);
@@ -111,13 +115,16 @@ export async function assertVideoPlaying(page, identity, timeoutMs = 15_000) {
     sel,
     { timeout: timeoutMs, polling: 50 },
   );
-  return page.evaluate(async (s) => {
-    const v = document.querySelector(s);
-    const f0 = v.getVideoPlaybackQuality().totalVideoFrames;
-    await new Promise((r) => setTimeout(r, 1000));
-    const f1 = v.getVideoPlaybackQuality().totalVideoFrames;
-    return { framesBefore: f0, framesAfter: f1, width: v.videoWidth, height: v.videoHeight, paused: v.paused };
-  }, sel);
+  for (;;) {
+    const sample = await page.evaluate(async (s) => {
+      const v = document.querySelector(s);
+      const f0 = v.getVideoPlaybackQuality().totalVideoFrames;
+      await new Promise((r) => setTimeout(r, 1000));
+      const f1 = v.getVideoPlaybackQuality().totalVideoFrames;
+      return { framesBefore: f0, framesAfter: f1, width: v.videoWidth, height: v.videoHeight, paused: v.paused };
+    }, sel);
+    if (sample.framesAfter > sample.framesBefore || Date.now() > deadline) return sample;
+  }
 }
 
 /** Inbound audio per remote identity, sampled twice 1 s apart. */
