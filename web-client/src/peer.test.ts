@@ -41,6 +41,21 @@ describe('publisher connection', () => {
     expect(offer.sources).toEqual({ '0': 'microphone', '1': 'camera', '2': 'screen' });
   });
 
+  it('sends the camera in three simulcast layers (l, m, h) and everything else as one stream', async () => {
+    const { pub: p, fake } = pub();
+    await p.setTrack('microphone', track('audio', 'm'), stream);
+    await p.setTrack('camera', track('video', 'c'), stream);
+    await p.setTrack('screen', track('video', 's'), stream);
+    const [mic, cam, screen] = fake.transceivers;
+    expect(mic!.init.sendEncodings).toBeUndefined();
+    expect(screen!.init.sendEncodings).toBeUndefined();
+    const enc = cam!.init.sendEncodings!;
+    expect(enc.map((e) => e.rid)).toEqual(['l', 'm', 'h']);
+    expect(enc.map((e) => e.scaleResolutionDownBy)).toEqual([4, 2, 1]);
+    // Lowest first, each layer allowed more than the one below.
+    expect(enc[0]!.maxBitrate! < enc[1]!.maxBitrate! && enc[1]!.maxBitrate! < enc[2]!.maxBitrate!).toBe(true);
+  });
+
   it('ignores stale answers: in stable state, or with the old ufrag after an ICE restart', async () => {
     const { pub: p, fake } = pub();
     await p.setTrack('microphone', track('audio', 'm'), stream);

@@ -39,6 +39,17 @@ function wire(pc: RTCPeerConnection, target: PcTarget, gate: CandidateGate, cb: 
 
 const isScreen = (s: TrackSource) => s === 'screen' || s === 'screen_audio';
 
+/**
+ * The camera's simulcast layers, lowest first: the SFU forwards one of them to each subscriber (by bandwidth and
+ * tile size) and asks to pause those nobody receives. Rids `l`/`m`/`h` are what the SFU expects (docs/media.md).
+ * A capture below 1280x720 makes the browser drop the layers it cannot scale down to.
+ */
+export const CAMERA_SIMULCAST: readonly RTCRtpEncodingParameters[] = [
+  { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
 export interface PublishOffer {
   sdp: string;
   /** mid → source of every transceiver with a mid. */
@@ -77,9 +88,11 @@ export class PublisherConnection {
     return true;
   }
 
-  /** How a source's transceiver is created (the place for simulcast `sendEncodings`). */
-  protected transceiverInit(_source: TrackSource, stream: MediaStream | null): RTCRtpTransceiverInit {
-    return { direction: 'sendonly', streams: stream ? [stream] : [] };
+  /** How a source's transceiver is created: the camera is sent in three simulcast layers. */
+  protected transceiverInit(source: TrackSource, stream: MediaStream | null): RTCRtpTransceiverInit {
+    const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: stream ? [stream] : [] };
+    if (source === 'camera') init.sendEncodings = CAMERA_SIMULCAST.map((e) => ({ ...e }));
+    return init;
   }
 
   /**

@@ -26,14 +26,14 @@ const ARGS = [
  */
 export async function launchParticipant(
   identity,
-  { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 }, denyMedia = false } = {},
+  { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 }, denyMedia = false, extraArgs = [] } = {},
 ) {
   const profile = await mkdtemp(join(tmpdir(), `plenum-e2e-${identity}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     // Without the fake permission UI, headless Chromium refuses camera and microphone.
-    args: denyMedia ? ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream') : ARGS,
+    args: [...(denyMedia ? ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream') : ARGS), ...extraArgs],
     viewport,
     locale, // German staff: the UI starts in German
     timeout: 30_000,
