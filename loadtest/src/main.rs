@@ -58,7 +58,7 @@ struct RunArgs {
     /// Time after the last join, e.g. 30s, 5m.
     #[arg(long, default_value = "30s", value_parser = humantime_secs)]
     duration: Duration,
-    /// Ask for simulcast (not negotiated by the SFU yet: one layer is sent; the report says so).
+    /// Ask for simulcast (not sent by the load generator yet: one layer is sent; the report says so).
     #[arg(long, default_value = "off", value_parser = on_off)]
     simulcast: bool,
     /// Rotate the active speaker of each room every this many seconds (others send room noise).

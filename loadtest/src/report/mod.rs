@@ -261,7 +261,8 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
         simulcast: SimulcastNote {
             requested: c.simulcast,
             used: false,
-            note: "the SFU does not negotiate simulcast yet: every publisher sends one layer (--video-layer)",
+            note: "the load generator does not publish simulcast yet (the SFU supports it since b932c59): every \
+                   publisher sends one layer (--video-layer)",
         },
         timeline: o.samples.clone(),
         limit_violations: vec![],
