@@ -29,7 +29,7 @@ fn forwarder(c: &mut Criterion) {
         let mut seq = 10_000u64;
         b.iter(|| {
             seq += 1;
-            if seq % 16 == 0 {
+            if seq.is_multiple_of(16) {
                 f.skip(seq);
                 seq += 1;
             }

@@ -25,7 +25,7 @@ enum Command {
     ///
     /// To see which side runs out of CPU, pin them apart: `taskset -c 0 plenum serve` and
     /// `taskset -c 1 plenum-loadtest run ...`.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The real SFU in-process (1 worker) with 1 publisher and N subscribers over loopback, against a naive UDP
     /// forwarder in the same run: CPU time of the forwarding thread per forwarded packet.
     BenchForward(BenchArgs),
@@ -233,7 +233,7 @@ fn bench_cmd(a: BenchArgs) -> Result<bool, LoadError> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(a) => run_cmd(a),
+        Command::Run(a) => run_cmd(*a),
         Command::BenchForward(a) => bench_cmd(a),
     };
     match result {

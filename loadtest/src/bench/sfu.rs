@@ -164,7 +164,7 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
             if let Some(p) = legs[0].peer.as_mut() {
                 let pt = p.tracks[0].pt;
                 while sent < due {
-                    let start = sent % 8 == 0;
+                    let start = sent.is_multiple_of(8);
                     let h = Header {
                         version: 2,
                         marker: sent % 8 == 7,

@@ -253,21 +253,18 @@ impl Client {
                     let seed = self.spec.index as u64 * 2 + 1;
                     self.subscriber = Some(PeerIo::bind(now, self.spec.impairment, seed).await?);
                 }
-                let mut st = self.stats.borrow_mut();
-                st.subscribe_offers += 1;
-                if st.step != "publish answer" {
-                    st.step = "subscribe offer";
+                {
+                    let mut st = self.stats.borrow_mut();
+                    st.subscribe_offers += 1;
+                    if st.step != "publish answer" {
+                        st.step = "subscribe offer";
+                    }
                 }
-                drop(st);
                 let Some(io) = self.subscriber.as_mut() else { return Ok(()) };
                 let answer = io.peer.accept_offer(now, sdp)?;
                 self.signal.send(&ClientMsg::SubscribeAnswer { sdp: &answer }).await?;
             }
-            ServerMsg::VideoPaused { paused } => {
-                if paused {
-                    self.stats.borrow_mut().videos_paused += 1;
-                }
-            }
+            ServerMsg::VideoPaused { paused: true } => self.stats.borrow_mut().videos_paused += 1,
             ServerMsg::Error { code, message, fatal } => {
                 if fatal || !*joined {
                     return Err(LoadError::Refused { code, message });

@@ -9,8 +9,11 @@ const W: f64 = 640.0;
 const H: f64 = 200.0;
 const PAD: f64 = 40.0;
 
+/// One line of a plot: label, colour, points.
+pub type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+
 /// A line plot of `(x, y)` series (each with a colour and label) as inline SVG.
-pub fn line_plot(title: &str, y_label: &str, series: &[(&str, &str, Vec<(f64, f64)>)]) -> String {
+pub fn line_plot(title: &str, y_label: &str, series: &[Series<'_>]) -> String {
     let pts = series.iter().flat_map(|(_, _, s)| s.iter());
     let (mut x_max, mut y_max) = (1e-9f64, 1e-9f64);
     for (x, y) in pts {

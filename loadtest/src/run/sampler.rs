@@ -103,7 +103,7 @@ impl Sampler {
         );
         self.bar.set_position(s.joined as u64);
         self.bar.set_message(msg.clone());
-        if self.plain && self.samples.len() % 5 == 0 {
+        if self.plain && self.samples.len().is_multiple_of(5) {
             eprintln!("[{:>5.0} s] {} joined  {msg}", s.t_s, s.joined);
         }
     }
