@@ -94,6 +94,9 @@ pub struct Peer {
     pub connected: bool,
     pub failed: bool,
     pub tracks: Vec<SendTrack>,
+    /// Last ICE and peer-connection states seen (for participants that never connect).
+    pub ice_state: String,
+    pub pc_state: String,
 }
 
 impl Peer {
@@ -124,7 +127,16 @@ impl Peer {
         .map_err(|e| LoadError::rtc("host candidate", e))?;
         let init = RTCIceCandidate::from(&host).to_json().map_err(|e| LoadError::rtc("candidate json", e))?;
         pc.add_local_candidate(init).map_err(|e| LoadError::rtc("add candidate", e))?;
-        Ok(Peer { pc, local, deadline: now, connected: false, failed: false, tracks: Vec::new() })
+        Ok(Peer {
+            pc,
+            local,
+            deadline: now,
+            connected: false,
+            failed: false,
+            tracks: Vec::new(),
+            ice_state: "new".into(),
+            pc_state: "new".into(),
+        })
     }
 
     /// Add a send-only track (its transceiver is created sendrecv by `add_track`; the SFU answers recvonly).
@@ -214,7 +226,11 @@ impl Peer {
             }
             while let Some(ev) = self.pc.poll_event() {
                 any = true;
+                if let RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(s) = &ev {
+                    self.ice_state = s.to_string();
+                }
                 if let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) = ev {
+                    self.pc_state = s.to_string();
                     match s {
                         RTCPeerConnectionState::Connected => {
                             self.connected = true;

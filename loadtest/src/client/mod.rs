@@ -97,16 +97,20 @@ pub async fn run(spec: ClientSpec, stats: Rc<RefCell<ClientStats>>, shared: Shar
     stats.borrow_mut().publishes = spec.audio.is_some() || spec.video.is_some();
     stats.borrow_mut().step = "websocket";
     let result = Client::new(spec, stats.clone(), shared, started).await;
-    let result = match result {
-        Ok(mut c) => c.run().await,
-        Err(e) => Err(e),
+    let (result, states) = match result {
+        Ok(mut c) => {
+            let r = c.run().await;
+            (r, c.peer_states())
+        }
+        Err(e) => (Err(e), String::new()),
     };
     let mut s = stats.borrow_mut();
     if let Err(e) = result {
-        s.error.get_or_insert(e.to_string());
+        let detail = if s.join_ms.is_none() { format!(" ({})", states.trim_start_matches(", ")) } else { String::new() };
+        s.error.get_or_insert(format!("{e}{detail}"));
     }
     if s.join_ms.is_none() && s.error.is_none() {
-        s.error = Some(format!("not connected when the run ended (last step: {})", s.step));
+        s.error = Some(format!("not connected when the run ended (last step: {}{states})", s.step));
     }
     // Streams end when the participant was due to leave, not after the goodbyes (which take a moment).
     let end = now_ms(Instant::now().min(until));
@@ -152,6 +156,17 @@ impl Client {
             events: Vec::new(),
             outgoing: Vec::new(),
         })
+    }
+
+    /// `, publisher ICE x / connection y, subscriber ...` for error messages.
+    fn peer_states(&self) -> String {
+        let mut out = String::new();
+        for (name, io) in [("publisher", &self.publisher), ("subscriber", &self.subscriber)] {
+            if let Some(io) = io {
+                out.push_str(&format!(", {name} ICE {} / connection {}", io.peer.ice_state, io.peer.pc_state));
+            }
+        }
+        out
     }
 
     fn elapsed_ms(&self) -> f64 {
