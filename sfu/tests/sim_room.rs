@@ -196,6 +196,21 @@ fn tracks_published_together_reach_each_subscriber_in_one_offer() {
     assert_continuous(&w, "alice", &["bob", "carol"], 40, 72);
 }
 
+/// A STUN binding request with a USERNAME attribute (no integrity: only routing is exercised).
+fn binding_request(username: &str) -> Vec<u8> {
+    let name = username.as_bytes();
+    let padded = (name.len() + 3) & !3;
+    let mut v = vec![0x00, 0x01];
+    v.extend_from_slice(&((4 + padded) as u16).to_be_bytes());
+    v.extend_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+    v.extend_from_slice(&[9; 12]);
+    v.extend_from_slice(&[0x00, 0x06]);
+    v.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    v.extend_from_slice(name);
+    v.resize(20 + 4 + padded, 0);
+    v
+}
+
 fn ufrag_of(sdp: &str) -> String {
     sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).unwrap().trim().to_string()
 }
@@ -220,7 +235,13 @@ fn ice_restart_on_the_subscriber_connection_keeps_media_flowing() {
     w.command(alice, plenum_sfu::ParticipantCommand::RestartIce);
     let after = offers(&w);
     assert_eq!(after.len(), before.len() + 1, "a restart sends a new offer");
-    assert_ne!(ufrag_of(after.last().unwrap()), ufrag_of(before.last().unwrap()), "with new ICE credentials");
+    let new_ufrag = ufrag_of(after.last().unwrap());
+    assert_ne!(new_ufrag, ufrag_of(before.last().unwrap()), "with new ICE credentials");
+    // A connectivity check with the new credentials from an address the SFU has never seen (the client's network
+    // changed) is routed to alice's connection, not dropped as unknown.
+    let unknown_before = w.shard.stats().dropped_unknown_source;
+    w.inject("127.0.0.1:45454".parse().unwrap(), &binding_request(&format!("{new_ufrag}:remote")));
+    assert_eq!(w.shard.stats().dropped_unknown_source, unknown_before, "the new ufrag is routed");
     w.run_until(w.at(secs(3.0)));
     assert_continuous(&w, "alice", &["bob"], 120, 220);
 }

@@ -42,6 +42,9 @@ impl Shard {
                 let Some(p) = self.participants.get_mut(&id) else { return };
                 match p.accept_subscriber_answer(&sdp) {
                     Ok(activated) => {
+                        // After an ICE restart str0m uses the new credentials from here on.
+                        let ufrag = p.ufrag(PcTarget::Subscriber);
+                        self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target: PcTarget::Subscriber });
                         for i in activated {
                             let dt = &p.downtracks[i];
                             if dt.kind == TrackKind::Video {

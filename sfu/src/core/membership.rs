@@ -66,9 +66,10 @@ impl Shard {
         for id in std::mem::take(&mut self.offers_due) {
             let Some(p) = self.participants.get_mut(&id) else { continue };
             if let Some(offer) = p.make_subscriber_offer() {
-                // The offer may carry new ICE credentials (restart): route them too.
-                let ufrag = p.ufrag(PcTarget::Subscriber);
-                self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target: PcTarget::Subscriber });
+                // An ICE restart's new credentials: route checks that use them.
+                if let Some(ufrag) = p.restart_ufrag.take() {
+                    self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target: PcTarget::Subscriber });
+                }
                 self.events.push_back((id, SfuEvent::SubscriberOffer(offer)));
             }
         }

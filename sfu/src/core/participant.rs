@@ -45,6 +45,9 @@ pub struct Participant {
     renegotiate: bool,
     /// The next subscriber offer restarts ICE.
     pub ice_restart: bool,
+    /// The new local ufrag of a subscriber ICE restart, to be routed (str0m switches to it with the answer,
+    /// but the client's checks may come first).
+    pub restart_ufrag: Option<String>,
     /// Consecutive input errors; reset by any good input.
     pub input_errors: u32,
     /// The subscriber connection's bandwidth estimate (bit/s).
@@ -75,6 +78,7 @@ impl Participant {
             pending_offer: None,
             renegotiate: false,
             ice_restart: false,
+            restart_ufrag: None,
             input_errors: 0,
             estimate_bps: INITIAL_ESTIMATE_BPS,
             allocated_bps: 0,
@@ -138,7 +142,7 @@ impl Participant {
         let mut added = false;
         if self.ice_restart {
             self.ice_restart = false;
-            api.ice_restart(true);
+            self.restart_ufrag = Some(api.ice_restart(true).ufrag);
             added = true;
         }
         for dt in self.downtracks.iter_mut() {
