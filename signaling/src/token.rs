@@ -35,6 +35,12 @@ pub struct Claims {
     pub moderator: bool,
     #[serde(default)]
     pub grants: Grants,
+    /// A guest from a meeting's guest link (no account). Absent in older tokens: false.
+    #[serde(default)]
+    pub guest: bool,
+    /// This person waits in the meeting's lobby until a moderator admits them. Absent in older tokens: false.
+    #[serde(default)]
+    pub lobby: bool,
     pub iat: u64,
     pub exp: u64,
 }
@@ -49,6 +55,8 @@ impl Claims {
             name: name.to_owned(),
             moderator,
             grants: Grants::default(),
+            guest: false,
+            lobby: false,
             iat,
             exp: iat.saturating_add(ttl.as_secs()),
         }
@@ -233,6 +241,24 @@ mod tests {
         let err = keys().verify(&token, "other-room").unwrap_err();
         assert_eq!(err, TokenError::WrongRoom);
         assert_eq!(err.code(), ErrorCode::TokenWrongRoom);
+    }
+
+    #[test]
+    fn tokens_without_guest_and_lobby_stay_valid() {
+        // A token as issued before `guest` and `lobby` existed.
+        let old = serde_json::json!({
+            "room": "team-weekly", "sub": "erika", "name": "Erika", "moderator": true,
+            "grants": {"publish": true, "subscribe": true}, "iat": 1_700_000_000u64, "exp": 4_000_000_000u64,
+        });
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &EncodingKey::from_secret(SECRET)).unwrap();
+        let decoded = keys().verify(&token, "team-weekly").unwrap();
+        assert!(!decoded.guest && !decoded.lobby && decoded.moderator);
+        // And the new fields round-trip.
+        let mut c = claims(Duration::from_secs(600));
+        c.guest = true;
+        c.lobby = true;
+        let token = keys().sign(&c).unwrap();
+        assert_eq!(keys().verify(&token, "team-weekly"), Ok(c));
     }
 
     #[test]
