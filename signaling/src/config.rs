@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// Serve the web client from this directory instead of the embedded build.
     #[arg(long, env = "PLENUM_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// After SIGTERM: how long running meetings may go on before the server stops (0s: stop at once).
+    #[arg(long, env = "PLENUM_DRAIN_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -83,6 +86,10 @@ pub struct TokenArgs {
     /// How long the token is valid (e.g. 30m, 1h, 2d).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     pub ttl: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 0s, 90s, 30m, 1h)"))
 }
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {
@@ -152,6 +159,9 @@ impl Default for Limits {
     }
 }
 
+/// Default of `--drain-timeout`.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// Everything [`crate::Server::start`] needs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -167,6 +177,8 @@ pub struct ServerConfig {
     /// `None`: the web client embedded at build time.
     pub web_dir: Option<PathBuf>,
     pub limits: Limits,
+    /// Longest graceful drain after the first stop signal (zero: stop at once).
+    pub drain_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -182,6 +194,7 @@ impl ServerConfig {
             workers: 1,
             web_dir: None,
             limits: Limits::default(),
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 }
@@ -198,6 +211,7 @@ impl From<ServeArgs> for ServerConfig {
             workers: args.workers,
             web_dir: args.web_dir,
             limits: Limits::default(),
+            drain_timeout: args.drain_timeout,
         }
     }
 }

@@ -16,6 +16,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use rust_embed::RustEmbed;
 use tokio::sync::{mpsc, watch};
 
+use crate::health::Readiness;
 use crate::metrics::ConnectionGuard;
 use crate::session::{self, Incoming, Outgoing, Shared};
 
@@ -104,6 +105,7 @@ impl IntoResponse for AppError {
 #[derive(Clone)]
 pub struct AppState {
     pub shared: Arc<Shared>,
+    pub readiness: Arc<Readiness>,
     pub metrics: PrometheusHandle,
     pub web: Arc<WebAssets>,
     pub shutdown: watch::Receiver<bool>,
@@ -114,6 +116,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/ws", get(ws_upgrade))
         .fallback(static_files)
@@ -131,6 +134,21 @@ async fn security_headers(mut response: Response) -> Response {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// 200 while every readiness check passes and the server does not drain; else 503 naming what is wrong.
+async fn readyz(State(app): State<AppState>) -> Response {
+    let mut problems: Vec<&str> = Vec::new();
+    if app.shared.drain.is_draining() {
+        problems.push("draining");
+    }
+    problems.extend(app.readiness.failing().await);
+    let text_plain = [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")];
+    if problems.is_empty() {
+        (StatusCode::OK, text_plain, "ready\n".to_owned()).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, text_plain, format!("not ready: {}\n", problems.join(", "))).into_response()
+    }
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {

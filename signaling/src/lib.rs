@@ -4,9 +4,12 @@
 //! join tokens, and the in-process SFU.
 //!
 //! [`Server::start`] binds everything and returns at once, so tests run a real server in-process on ephemeral
-//! ports; [`Server::shutdown`] closes every session (1001), stops accepting and stops the SFU.
+//! ports; [`Server::drain`] starts a graceful drain (see [`drain`]); [`Server::shutdown`] closes every session (1001),
+//! stops accepting and stops the SFU.
 
 pub mod config;
+pub mod drain;
+pub mod health;
 pub mod http;
 pub mod media;
 pub mod metrics;
@@ -17,7 +20,6 @@ pub mod secret;
 pub mod session;
 pub mod token;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use tokio::task::JoinHandle;
 
 pub use config::{Limits, ServerConfig};
 
+use crate::health::Readiness;
 use crate::http::{AppState, WebAssets};
 use crate::secret::SecretError;
 use crate::session::Shared;
@@ -35,6 +38,8 @@ use crate::token::TokenKeys;
 
 /// How long shutdown waits for sessions to send their close frames.
 const SESSION_DRAIN: Duration = Duration::from_secs(5);
+/// How often a draining server looks whether meetings are left.
+const DRAIN_POLL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -53,6 +58,8 @@ pub struct Server {
     local_addr: SocketAddr,
     public_url: String,
     sfu: Sfu,
+    shared: Arc<Shared>,
+    readiness: Arc<Readiness>,
     shutdown_tx: watch::Sender<bool>,
     serve: JoinHandle<std::io::Result<()>>,
     sessions_done: mpsc::Receiver<()>,
@@ -87,10 +94,19 @@ impl Server {
             config.limits.clone(),
             Vec::new(),
         ));
+        let readiness = Arc::new(Readiness::default());
+        let workers = sfu.clone();
+        readiness.add(health::check_fn("sfu", move || {
+            let (running, count) = (workers.workers_running(), workers.worker_count());
+            async move {
+                if running == count { Ok(()) } else { Err(format!("{} of {count} SFU workers stopped", count - running)) }
+            }
+        }));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (session_guard, sessions_done) = mpsc::channel(1);
         let app = http::router(AppState {
-            shared,
+            shared: shared.clone(),
+            readiness: readiness.clone(),
             metrics,
             web: Arc::new(web),
             shutdown: shutdown_rx.clone(),
@@ -106,7 +122,17 @@ impl Server {
         });
         let public_url = config::public_url_or_default(config.public_url.as_deref(), local_addr);
         tracing::info!(http = %local_addr, media = ?sfu.media_addrs(), "plenum started");
-        Ok(Server { local_addr, public_url, sfu, shutdown_tx, serve, sessions_done, stopped: false })
+        Ok(Server {
+            local_addr,
+            public_url,
+            sfu,
+            shared,
+            readiness,
+            shutdown_tx,
+            serve,
+            sessions_done,
+            stopped: false,
+        })
     }
 
     /// The bound HTTP address.
@@ -122,6 +148,30 @@ impl Server {
     /// The SFU's UDP addresses.
     pub fn media_addrs(&self) -> Vec<SocketAddr> {
         self.sfu.media_addrs()
+    }
+
+    /// The readiness checks behind `/readyz`; parts with their own dependencies add theirs.
+    pub fn readiness(&self) -> &Arc<Readiness> {
+        &self.readiness
+    }
+
+    /// Start a graceful drain: no new meetings, clients are told that the server stops within `timeout`, `/readyz`
+    /// fails. Returns false if the server already drains.
+    pub fn drain(&self, timeout: Duration) -> bool {
+        let started = self.shared.drain.start(timeout).is_some();
+        if started {
+            metrics::draining();
+            let rooms = self.shared.registry.room_count();
+            tracing::info!(rooms, timeout = %humantime::format_duration(timeout), "draining: no new meetings");
+        }
+        started
+    }
+
+    /// Resolves when no meeting is left (every room is empty).
+    pub async fn meetings_ended(&self) {
+        while self.shared.registry.room_count() > 0 {
+            tokio::time::sleep(DRAIN_POLL).await;
+        }
     }
 
     /// Close all sessions, stop serving, stop the SFU.
@@ -153,14 +203,30 @@ impl Drop for Server {
     }
 }
 
-/// Run a server until `signal` completes, then shut it down gracefully.
-pub async fn run_server(config: ServerConfig, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
+/// Run a server until stopped by `signals` (SIGTERM or Ctrl-C, one item each): the first starts a graceful drain
+/// of at most `config.drain_timeout` (a zero timeout stops at once), the second stops at once.
+pub async fn run_server(
+    config: ServerConfig,
+    signals: impl futures_util::Stream<Item = ()> + Unpin,
+) -> Result<(), ServerError> {
+    use futures_util::StreamExt;
+    let mut signals = signals;
+    let drain_timeout = config.drain_timeout;
     let server = Server::start(config).await?;
     println!("Plenum is running at {}", server.public_url());
     println!(
         "Create a join link with: plenum token --room ROOM --identity ID --name NAME \
          (same PLENUM_DATA_DIR or PLENUM_SECRET, and PLENUM_PUBLIC_URL, as this server)"
     );
-    signal.await;
+    if signals.next().await.is_none() {
+        std::future::pending::<()>().await;
+    }
+    if !drain_timeout.is_zero() && server.drain(drain_timeout) {
+        tokio::select! {
+            () = server.meetings_ended() => tracing::info!("drain: every meeting has ended"),
+            () = tokio::time::sleep(drain_timeout) => tracing::info!("drain: deadline reached; closing the rest"),
+            Some(()) = signals.next() => tracing::info!("second stop signal: stopping now"),
+        }
+    }
     server.shutdown().await
 }

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use futures_util::StreamExt;
 use plenum_signaling::config::{Cli, Command};
 use plenum_signaling::{ServerConfig, run_server, token};
 
@@ -35,30 +36,42 @@ fn serve(config: ServerConfig) -> Result<(), String> {
         .thread_name("plenum-http")
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(run_server(config, shutdown_signal())).map_err(|e| e.to_string())
+    // The signal handlers need the runtime, and must be in place before the server says it runs.
+    runtime.block_on(async { run_server(config, stop_signals()).await }).map_err(|e| e.to_string())
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// One item per Ctrl-C or SIGTERM.
+fn stop_signals() -> impl futures_util::Stream<Item = ()> + Unpin {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    futures_util::stream::unfold(
+        #[cfg(unix)]
+        terminate,
+        #[cfg(not(unix))]
+        (),
+        |mut state| async move {
+            #[cfg(unix)]
+            let terminate = async {
+                match state.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let terminate = std::future::pending::<()>();
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => {
+                    if result.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                    tracing::info!("interrupt received");
+                }
+                () = terminate => tracing::info!("SIGTERM received"),
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
+            Some(((), state))
+        },
+    )
+    .boxed()
 }

@@ -14,6 +14,7 @@ pub const SIGNALING_ERRORS: &str = "plenum_signaling_errors_total";
 pub const JOINS: &str = "plenum_joins_total";
 pub const PARTICIPANTS: &str = "plenum_participants";
 pub const ROOMS: &str = "plenum_rooms";
+pub const DRAINING: &str = "plenum_draining";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -51,9 +52,15 @@ fn describe() {
     metrics::describe_counter!(JOINS, "Successful joins");
     metrics::describe_gauge!(PARTICIPANTS, "Participants in rooms");
     metrics::describe_gauge!(ROOMS, "Rooms with at least one participant");
+    metrics::describe_gauge!(DRAINING, "1 while the server drains (no new meetings), else 0");
     // Present from the start, so a scrape shows them before the first connection.
     metrics::gauge!(WS_CONNECTIONS).set(0.0);
     metrics::counter!(JOINS).absolute(0);
+    metrics::gauge!(DRAINING).set(0.0);
+}
+
+pub fn draining() {
+    metrics::gauge!(DRAINING).set(1.0);
 }
 
 /// Counts one open WebSocket for as long as it lives.

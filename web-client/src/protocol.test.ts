@@ -57,6 +57,11 @@ describe('parseServerMessage', () => {
     ).toEqual({ type: 'publisher_layers', track_id: '1', active: [{ rid: 'q', active: true }, { rid: 'f', active: false }] });
   });
 
+  it('parses the drain notice and rejects a bad one', () => {
+    expect(parseServerMessage('{"type": "draining", "seconds": 1800}')).toEqual({ type: 'draining', seconds: 1800 });
+    expect(parseServerMessage('{"type": "draining", "seconds": "soon"}')).toBeNull();
+  });
+
   it('fills in what an older server leaves out', () => {
     const old = '{"type":"joined","protocol":1,"room":"r","you":{"sid":"p1","identity":"a","name":"A"},"participants":[],"tracks":[{"sid":"p2","track_id":"1","kind":"video"}],"ice_servers":[]}';
     expect(parseServerMessage(old)).toMatchObject({ resume_token: '', chat: [], hands: [], tracks: [{ source: 'camera' }] });

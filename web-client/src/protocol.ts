@@ -211,6 +211,11 @@ export interface PublisherLayersMsg {
   track_id: string;
   active: Array<{ rid: string; active: boolean }>;
 }
+/** The server is being restarted: no new meetings; this one ends in at most `seconds` seconds. */
+export interface DrainingMsg {
+  type: 'draining';
+  seconds: number;
+}
 export interface PongMsg {
   type: 'pong';
   id: number;
@@ -236,7 +241,8 @@ export type ErrorCode =
   | 'removed'
   | 'resume_failed'
   | 'forbidden'
-  | 'unknown_track';
+  | 'unknown_track'
+  | 'draining';
 
 export interface ErrorMsg {
   type: 'error';
@@ -260,6 +266,7 @@ export type ServerMessage =
   | SpeakersMsg
   | VideoPausedMsg
   | PublisherLayersMsg
+  | DrainingMsg
   | PongMsg
   | ErrorMsg;
 

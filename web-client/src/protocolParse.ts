@@ -123,6 +123,8 @@ export function parseServerMessage(text: string): ServerMessage | null {
       const active = v.active.filter((l): l is { rid: string; active: boolean } => isObj(l) && isStr(l.rid) && typeof l.active === 'boolean');
       return { type: 'publisher_layers', track_id: v.track_id, active: active.map((l) => ({ rid: l.rid, active: l.active })) };
     }
+    case 'draining':
+      return typeof v.seconds === 'number' && v.seconds >= 0 ? { type: 'draining', seconds: v.seconds } : null;
     case 'pong':
       return typeof v.id === 'number' ? { type: 'pong', id: v.id } : null;
     case 'error':

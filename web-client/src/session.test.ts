@@ -471,4 +471,18 @@ describe('media hints from the SFU', () => {
     sock.receive({ type: 'publisher_layers', track_id: '1', active: [{ rid: 'f', active: false }] });
     await flush();
   });
+
+  it('shows until when a draining server keeps the meeting', async () => {
+    const s = makeSession();
+    sock.receive(joined([]));
+    await flush();
+    expect(s.getSnapshot().drainingUntil).toBeNull();
+    const before = Date.now();
+    sock.receive({ type: 'draining', seconds: 600 });
+    const until = s.getSnapshot().drainingUntil;
+    expect(until).not.toBeNull();
+    expect(until! - before).toBeGreaterThanOrEqual(600_000);
+    expect(until! - Date.now()).toBeLessThanOrEqual(600_000);
+    expect(s.getSnapshot().phase).toBe('joined');
+  });
 });

@@ -69,6 +69,7 @@ export class MeetingSession {
       activeSpeaker: null,
       mediaTrouble: false,
       pausedVideo: new Set(),
+      drainingUntil: null,
       fatal: null,
       notice: null,
     };
@@ -240,7 +241,7 @@ export class MeetingSession {
     const on = (msg: ServerMessage) => {
       if (this.signaling === sig) this.handle(msg);
     };
-    for (const type of ['joined', 'resumed', 'publish_answer', 'subscribe_offer', 'participant_joined', 'participant_updated', 'participant_left', 'track_published', 'track_unpublished', 'chat', 'hand_changed', 'speakers', 'video_paused', 'publisher_layers', 'error'] as const) {
+    for (const type of ['joined', 'resumed', 'publish_answer', 'subscribe_offer', 'participant_joined', 'participant_updated', 'participant_left', 'track_published', 'track_unpublished', 'chat', 'hand_changed', 'speakers', 'video_paused', 'publisher_layers', 'draining', 'error'] as const) {
       sig.on(type, on as never);
     }
   }
@@ -290,6 +291,9 @@ export class MeetingSession {
       }
       case 'publisher_layers':
         return this.link?.handlePublisherLayers(msg.track_id, msg.active);
+      case 'draining':
+        this.set({ drainingUntil: Date.now() + msg.seconds * 1000 });
+        return;
       case 'error':
         return this.handleError(msg.code, msg.message, msg.fatal);
       default:

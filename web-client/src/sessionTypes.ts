@@ -30,6 +30,8 @@ export interface SessionSnapshot {
   mediaTrouble: boolean;
   /** Remote videos the SFU paused for this client's bandwidth, as `sid/track_id`. */
   pausedVideo: ReadonlySet<string>;
+  /** The server drains (restart): the meeting ends at the latest at this time (ms since the epoch, local clock). */
+  drainingUntil: number | null;
   /** Set when phase is 'failed'. */
   fatal: SessionError | null;
   /** The last non-fatal problem worth showing; cleared by `dismissNotice`. */

@@ -142,6 +142,17 @@ impl Sfu {
         self.inner.workers.iter().map(|w| w.addr).collect()
     }
 
+    /// How many worker threads are still running (a worker whose thread ended, e.g. after a poll failure, is lost).
+    pub fn workers_running(&self) -> usize {
+        let threads = self.inner.threads.lock().unwrap_or_else(|p| p.into_inner());
+        threads.iter().filter(|t| !t.is_finished()).count()
+    }
+
+    /// The number of workers started.
+    pub fn worker_count(&self) -> usize {
+        self.inner.workers.len()
+    }
+
     /// Stop all workers (participants get `Closed(Shutdown)`) and wait for them.
     pub fn shutdown(&self) {
         for (i, _) in self.inner.workers.iter().enumerate() {

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     /// A message named a track the media server does not know (e.g. a `video_sizes` entry for a track that just
     /// ended).
     UnknownTrack,
+    /// The server drains (restart or shutdown) and starts no new meetings; running ones can still be joined.
+    Draining,
 }
 
 impl ErrorCode {
@@ -55,6 +57,7 @@ impl ErrorCode {
             ErrorCode::ResumeFailed => "resume_failed",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::UnknownTrack => "unknown_track",
+            ErrorCode::Draining => "draining",
         }
     }
 
@@ -68,6 +71,7 @@ impl ErrorCode {
                 | ErrorCode::TokenWrongRoom
                 | ErrorCode::JoinTimeout
                 | ErrorCode::Removed
+                | ErrorCode::Draining
         )
     }
 }

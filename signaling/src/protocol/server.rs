@@ -89,6 +89,11 @@ pub enum ServerMessage {
         track_id: String,
         active: Vec<LayerState>,
     },
+    /// The server drains (it is being restarted or stopped): it starts no new meetings and ends this one in at most
+    /// `seconds` seconds.
+    Draining {
+        seconds: u64,
+    },
     Pong {
         id: u64,
     },

@@ -33,6 +33,7 @@ where
     let mut last_heard = Instant::now();
     let mut next_ping = Instant::now() + limits.ping_interval;
     let mut grace_end: Option<Instant> = None;
+    let mut drain = shared.drain.subscribe();
 
     while !session.is_closing() {
         tokio::select! {
@@ -82,6 +83,12 @@ where
             },
             () = &mut join_deadline, if session.awaiting_join() => session.handle_join_timeout(),
             () = stopped(&mut shutdown) => session.handle_shutdown(),
+            Ok(()) = drain.changed() => {
+                let notice = *drain.borrow_and_update();
+                if let Some(notice) = notice {
+                    session.handle_drain(notice);
+                }
+            },
         }
         if let Some((token, room)) = session.take_resume_request() {
             let result = take_over(&shared, &token, &room).await;

@@ -150,8 +150,15 @@ impl Session {
             return self.send_error(ErrorCode::BadRequest, format!("the name must be 1-{MAX_NAME_CHARS} characters"));
         }
 
-        let id = next_participant_id();
         let room = RoomId(room);
+        // While draining, only running meetings take newcomers (a new meeting would be cut at the deadline).
+        if self.shared.drain.is_draining() && self.shared.registry.participant_count(&room) == 0 {
+            return self.fatal(
+                ErrorCode::Draining,
+                "this server is being restarted and starts no new meetings; please try again in a minute",
+            );
+        }
+        let id = next_participant_id();
         let (sfu_tx, sfu_rx) = unbounded_channel();
         let sink = Box::new(move |event: SfuEvent| {
             // The session may be gone; its cleanup already told the SFU to drop this participant.
@@ -197,6 +204,9 @@ impl Session {
             resume_token,
         });
         self.channels = Some(Channels { room: room_rx, sfu: sfu_rx, takeover });
+        if let Some(notice) = self.shared.drain.notice() {
+            self.send_drain_notice(notice);
+        }
     }
 
     fn request_resume(&mut self, protocol: u32, room: String, resume_token: String) {
@@ -245,5 +255,8 @@ impl Session {
         }
         self.state = State::Joined(joined);
         self.channels = Some(Channels { room: room_rx, sfu, takeover });
+        if let Some(notice) = self.shared.drain.notice() {
+            self.send_drain_notice(notice);
+        }
     }
 }

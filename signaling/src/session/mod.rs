@@ -25,6 +25,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
 use crate::config::Limits;
+use crate::drain::{Drain, DrainNotice};
 use crate::media::Media;
 use crate::metrics;
 use crate::protocol::{
@@ -64,11 +65,13 @@ pub struct Shared {
     pub limits: Limits,
     pub ice_servers: Vec<IceServer>,
     pub resumes: ResumeTable<Handover>,
+    /// Set when the server drains (see `crate::drain`).
+    pub drain: Drain,
 }
 
 impl Shared {
     pub fn new(media: Arc<dyn Media>, keys: TokenKeys, limits: Limits, ice_servers: Vec<IceServer>) -> Shared {
-        Shared { registry: Registry::new(), media, keys, limits, ice_servers, resumes: ResumeTable::default() }
+        Shared { registry: Registry::new(), media, keys, limits, ice_servers, resumes: ResumeTable::default(), drain: Drain::default() }
     }
 }
 
@@ -298,6 +301,13 @@ impl Session {
         }
     }
 
+    /// The server started to drain: a joined client hears how long its meeting may still run.
+    pub fn handle_drain(&mut self, notice: DrainNotice) {
+        if matches!(self.state, State::Joined(_)) && !self.closing {
+            self.send_drain_notice(notice);
+        }
+    }
+
     /// The server is shutting down.
     pub fn handle_shutdown(&mut self) {
         self.depart(LeaveReason::Shutdown, true);
@@ -429,6 +439,11 @@ impl Session {
         if !matches!(self.state, State::Parked(_)) {
             self.out.push_back(Outgoing::Message(msg));
         }
+    }
+
+    pub(super) fn send_drain_notice(&mut self, notice: DrainNotice) {
+        let seconds = notice.seconds_left(std::time::Instant::now());
+        self.send(ServerMessage::Draining { seconds });
     }
 
     pub(super) fn send_error(&mut self, code: ErrorCode, message: impl Into<String>) {

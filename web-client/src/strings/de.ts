@@ -58,6 +58,8 @@ export const de = {
   videoPaused: 'Video pausiert (zu wenig Bandbreite)',
   connectingToRoom: 'Verbindung zum Raum wird hergestellt …',
   reconnecting: 'Verbindung unterbrochen – wird wiederhergestellt …',
+  draining: (until: string) =>
+    `Der Server wird neu gestartet: Diese Besprechung läuft weiter, endet aber spätestens um ${until} Uhr. Neue Besprechungen sind erst danach möglich.`,
   mediaReconnecting: 'Die Medienverbindung ist gestört – wird wiederhergestellt …',
   mutedHint: 'Sie sind stummgeschaltet. Drücken Sie M, um das Mikrofon einzuschalten.',
   mutedHintNoKeys: 'Sie sind stummgeschaltet.',
@@ -148,6 +150,7 @@ export const de = {
     connection_lost: 'Die Verbindung zum Server ist abgebrochen.',
     connection_failed: 'Der Server ist nicht erreichbar.',
     media_failed: 'Die Medienverbindung ist fehlgeschlagen.',
+    draining: 'Der Server wird gerade neu gestartet und beginnt keine neuen Besprechungen. Bitte versuchen Sie es in einer Minute erneut.',
     unknown: 'Ein unbekannter Fehler ist aufgetreten.',
   },
   retry: 'Erneut versuchen',

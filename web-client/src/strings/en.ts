@@ -60,6 +60,8 @@ export const en: Dict = {
   videoPaused: 'Video paused (not enough bandwidth)',
   connectingToRoom: 'Connecting to the room …',
   reconnecting: 'Connection lost – reconnecting …',
+  draining: (until: string) =>
+    `The server is being restarted: this meeting continues but ends at ${until} at the latest. New meetings can start after that.`,
   mediaReconnecting: 'The media connection is disturbed – reconnecting …',
   mutedHint: 'You are muted. Press M to unmute.',
   mutedHintNoKeys: 'You are muted.',
@@ -150,6 +152,7 @@ export const en: Dict = {
     connection_lost: 'The connection to the server was lost.',
     connection_failed: 'The server cannot be reached.',
     media_failed: 'The media connection failed.',
+    draining: 'The server is being restarted and starts no new meetings right now. Please try again in a minute.',
     unknown: 'An unknown error occurred.',
   },
   retry: 'Try again',

@@ -1,4 +1,4 @@
-import { errorText } from '../i18n';
+import { dictionaries, errorText } from '../i18n';
 import type { Phase, SessionError } from '../session';
 import { useT } from './i18nContext';
 
@@ -13,6 +13,12 @@ export interface BannersProps {
   shareFailed: boolean;
   onDismissShare: () => void;
   alone: boolean;
+  /** The server drains: the meeting ends at the latest then (ms since the epoch). */
+  drainingUntil: number | null;
+}
+
+function clockTime(ms: number, lang: string): string {
+  return new Date(ms).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
 }
 
 /** Status lines above the stage: connecting, reconnecting, problems, the muted hint. */
@@ -29,6 +35,11 @@ export function Banners(p: BannersProps) {
         <p className="banner reconnecting" role="status" data-testid="reconnecting-banner">
           <span className="spinner" aria-hidden="true" />
           {p.phase === 'reconnecting' ? t.reconnecting : t.mediaReconnecting}
+        </p>
+      )}
+      {p.drainingUntil !== null && (
+        <p className="banner draining" role="status" data-testid="draining-banner">
+          {t.draining(clockTime(p.drainingUntil, t === dictionaries.en ? 'en-GB' : 'de-DE'))}
         </p>
       )}
       {p.notice && (

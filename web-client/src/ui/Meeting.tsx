@@ -175,6 +175,7 @@ export function Meeting({ session, local, room, name, lang, onLang, onRejoin, on
         shareFailed={shareFailed}
         onDismissShare={() => setShareFailed(false)}
         alone={snap.phase === 'joined' && remotes.length === 0}
+        drainingUntil={snap.drainingUntil}
       />
       <div className="meeting-body">
         <Stage
