@@ -20,6 +20,29 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a join URL for a room (signed with the same secret as `serve`).
     Token(TokenArgs),
+    /// Check a configuration file, or print a documented one.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check FILE: every key known, every value valid, every named file readable. Exit status 1 on problems.
+    Check {
+        /// The plenum.toml to check.
+        file: PathBuf,
+    },
+    /// Print every option with its default, environment variable and help, as a commented plenum.toml.
+    Example,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
 }
 
 /// Settings shared by `serve` and `token`.
@@ -37,9 +60,25 @@ pub struct CommonArgs {
     /// Token-signing secret (at least 32 bytes). Default: generated once into DATA_DIR/secret.
     #[arg(long, env = "PLENUM_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// Read the token-signing secret from this file (surrounding whitespace is ignored) instead of `secret`.
+    #[arg(long, env = "PLENUM_SECRET_FILE", conflicts_with = "secret")]
+    pub secret_file: Option<PathBuf>,
+    /// Read settings from this TOML file (see `plenum config example`); flags and environment variables win.
+    #[arg(long, env = "PLENUM_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 impl CommonArgs {
+    /// Move the contents of `secret_file` into `secret`.
+    pub fn read_secret_file(&mut self) -> Result<(), String> {
+        if let Some(path) = self.secret_file.take() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read the secret file {}: {e}", path.display()))?;
+            self.secret = Some(text.trim().to_owned());
+        }
+        Ok(())
+    }
+
     /// The public base URL without a trailing slash.
     pub fn public_url(&self) -> String {
         public_url_or_default(self.public_url.as_deref(), self.http_addr)
@@ -65,6 +104,12 @@ pub struct ServeArgs {
     /// After SIGTERM: how long running meetings may go on before the server stops (0s: stop at once).
     #[arg(long, env = "PLENUM_DRAIN_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    /// Log format: text or json (one object per line).
+    #[arg(long, env = "PLENUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax, e.g. info or info,plenum_sfu=debug); RUST_LOG wins if set.
+    #[arg(long, env = "PLENUM_LOG", default_value = "info")]
+    pub log_level: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,6 +8,7 @@
 //! stops accepting and stops the SFU.
 
 pub mod config;
+pub mod config_file;
 pub mod drain;
 pub mod health;
 pub mod http;

@@ -3,29 +3,72 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use futures_util::StreamExt;
-use plenum_signaling::config::{Cli, Command};
+use plenum_signaling::config::{Command, ConfigCommand, LogFormat};
+use plenum_signaling::config_file::{self, CliError, parse_cli_with_file};
 use plenum_signaling::{ServerConfig, run_server, token};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let cli = Cli::parse();
+    let cli = match parse_cli_with_file(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(CliError::Clap(e)) => e.exit(),
+        Err(e @ CliError::File(_)) => {
+            eprintln!("plenum: the configuration file has problems:\n{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
-        Command::Serve(args) => serve(ServerConfig::from(args)),
-        Command::Token(args) => token::join_url(&args).map(|url| println!("{url}")).map_err(|e| e.to_string()),
+        Command::Serve(mut args) => {
+            init_logging(args.log_format, &args.log_level);
+            args.common.read_secret_file().and_then(|()| serve(ServerConfig::from(args)))
+        }
+        Command::Token(mut args) => {
+            init_logging(LogFormat::Text, "warn");
+            args.common
+                .read_secret_file()
+                .and_then(|()| token::join_url(&args).map(|url| println!("{url}")).map_err(|e| e.to_string()))
+        }
+        Command::Config(ConfigCommand::Check { file }) => check_config(&file),
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config_file::example());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("plenum: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG`, when set, wins over `filter`.
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|e| {
+            eprintln!("plenum: bad log filter {filter:?} ({e}); using info");
+            "info".into()
+        });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
+    }
+}
+
+fn check_config(file: &std::path::Path) -> Result<(), String> {
+    match config_file::check(file) {
+        Ok(config) => {
+            println!("{}: ok ({} settings)", file.display(), config.entries.len());
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            Err(format!("{} problem(s) in {}", errors.len(), file.display()))
         }
     }
 }

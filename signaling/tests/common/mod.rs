@@ -56,6 +56,11 @@ pub async fn start_with(config: ServerConfig) -> TestServer {
 }
 
 impl TestServer {
+    /// A server running elsewhere (another process) on `addr`, with the test secret.
+    pub fn external(addr: SocketAddr) -> TestServer {
+        TestServer { server: None, addr, keys: TokenKeys::new(SECRET.as_bytes()), dir: temp_dir("external") }
+    }
+
     pub fn token(&self, room: &str, identity: &str) -> String {
         self.keys.sign(&Claims::new(room, identity, &format!("Name {identity}"), false, Duration::from_secs(600))).unwrap()
     }

@@ -1,0 +1,93 @@
+use super::*;
+
+fn errors(text: &str) -> Vec<String> {
+    match parse("plenum.toml", text) {
+        Ok(file) => panic!("expected problems, got {file:?}"),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn accepts_every_option_with_tables_and_numbers() {
+    let file = parse(
+        "plenum.toml",
+        "http_addr = \"0.0.0.0:8080\"\nworkers = 4\ndrain_timeout = \"10m\"\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let got: Vec<(&str, &str, usize)> =
+        file.entries.iter().map(|e| (e.id.as_str(), e.values[0].as_str(), e.line)).collect();
+    assert_eq!(
+        got,
+        [("http_addr", "0.0.0.0:8080", 1), ("workers", "4", 2), ("drain_timeout", "10m", 3), ("log_format", "json", 4)]
+    );
+}
+
+#[test]
+fn a_table_prefixes_its_keys() {
+    // `[log] format` is `log_format`.
+    let file = parse("plenum.toml", "[log]\nformat = \"json\"\nlevel = \"debug\"\n").unwrap();
+    assert_eq!(file.entries.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["log_format", "log_level"]);
+}
+
+#[test]
+fn documented_messages() {
+    assert_eq!(errors("htp_addr = \"x\"\n"), ["plenum.toml:1: unknown key \"htp_addr\" (did you mean \"http_addr\"?)"]);
+    assert_eq!(
+        errors("\ncolour = \"blue\"\n"),
+        ["plenum.toml:2: unknown key \"colour\" (see `plenum config example` for every option)"]
+    );
+    assert_eq!(
+        errors("workers = \"many\"\n"),
+        ["plenum.toml:1: bad value for \"workers\": 'many': invalid digit found in string"]
+    );
+    assert_eq!(
+        errors("http_addr = \"localhost\"\n"),
+        ["plenum.toml:1: bad value for \"http_addr\": 'localhost': invalid socket address syntax"]
+    );
+    assert_eq!(
+        errors("log_format = \"xml\"\n"),
+        ["plenum.toml:1: bad value for \"log_format\": 'xml': expected one of text, json"]
+    );
+    assert_eq!(errors("workers = [1, 2]\n"), ["plenum.toml:1: \"workers\" must be a string or a number"]);
+    assert_eq!(errors("a = [\n"), ["plenum.toml:1: not valid TOML: unclosed array, expected `]`"]);
+    assert_eq!(
+        errors("secret = \"0123456789abcdef0123456789abcdef\"\nsecret_file = \"/run/secrets/plenum\"\n"),
+        ["plenum.toml:2: set only one of \"secret\" and \"secret_file\""]
+    );
+    assert_eq!(errors("config = \"other.toml\"\n")[0], "plenum.toml:1: unknown key \"config\" (see `plenum config example` for every option)");
+}
+
+#[test]
+fn every_problem_is_reported_in_line_order() {
+    let got = errors("workers = \"x\"\nhttp_adr = \"y\"\nmedia_addr = \"z\"\n");
+    let lines: Vec<&str> = got.iter().map(|e| e.split(':').nth(1).unwrap()).collect();
+    assert_eq!(lines, ["1", "2", "3"]);
+}
+
+#[test]
+fn the_example_names_every_option_and_its_defaults_are_valid() {
+    let example = example();
+    let serve = serve_command();
+    for arg in serve.get_arguments().filter(|a| !NOT_IN_FILE.contains(&a.get_id().as_str())) {
+        let id = arg.get_id().as_str();
+        assert!(example.contains(&format!("\n#{id} = ")), "{id} missing from the example");
+        if let Some(env) = arg.get_env() {
+            assert!(example.contains(&format!("env: {}", env.to_string_lossy())), "{id}: env var missing");
+        }
+    }
+    // Uncommenting every default gives a valid file.
+    let defaults: String = example
+        .lines()
+        .filter(|l| l.starts_with('#') && l.contains(" = ") && !l.contains("not set by default"))
+        .filter(|l| !l.starts_with("# "))
+        .map(|l| format!("{}\n", &l[1..]))
+        .collect();
+    assert!(defaults.contains("http_addr = \"127.0.0.1:8080\""), "{defaults}");
+    parse("defaults.toml", &defaults).unwrap();
+}
+
+#[test]
+fn the_shipped_example_is_current() {
+    let shipped = include_str!("../../../deploy/plenum.toml");
+    assert_eq!(shipped, example(), "run: plenum config example > deploy/plenum.toml");
+}
