@@ -128,6 +128,12 @@ pub struct TokenArgs {
     /// Make the participant a moderator.
     #[arg(long)]
     pub moderator: bool,
+    /// Mark the participant as a guest (no account).
+    #[arg(long)]
+    pub guest: bool,
+    /// The participant waits in the lobby until a moderator admits them.
+    #[arg(long)]
+    pub lobby: bool,
     /// How long the token is valid (e.g. 30m, 1h, 2d).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     pub ttl: Duration,

@@ -167,7 +167,9 @@ pub fn join_url(args: &TokenArgs) -> Result<String, JoinUrlError> {
         return Err(JoinUrlError::Name);
     }
     let secret = secret::load_or_create(args.common.secret.as_deref(), &args.common.data_dir)?;
-    let claims = Claims::new(&args.room, identity, name, args.moderator, args.ttl);
+    let mut claims = Claims::new(&args.room, identity, name, args.moderator, args.ttl);
+    claims.guest = args.guest;
+    claims.lobby = args.lobby;
     let token = TokenKeys::new(secret.as_bytes()).sign(&claims)?;
     // Room names need no escaping; the token is base64url and dots.
     Ok(format!("{}/r/{}#token={token}", args.common.public_url(), args.room))
@@ -290,6 +292,14 @@ mod tests {
         let claims = TokenKeys::new(secret.as_bytes()).verify(token, "team-weekly").unwrap();
         assert_eq!((claims.sub.as_str(), claims.name.as_str(), claims.moderator), ("erika", "Erika", false));
         assert_eq!(claims.exp - claims.iat, 1800);
+        let mut lobby_args = parse("team-weekly");
+        (lobby_args.guest, lobby_args.lobby) = (true, true);
+        let url = join_url(&lobby_args).unwrap();
+        let token = url.rsplit_once("#token=").unwrap().1;
+        let claims = TokenKeys::new(secret.as_bytes()).verify(token, "team-weekly").unwrap();
+        assert!(claims.guest && claims.lobby, "--guest and --lobby reach the claims");
+        let cli = Cli::try_parse_from(["plenum", "token", "--room", "r", "--identity", "g", "--name", "G", "--guest", "--lobby"]);
+        assert!(matches!(cli.map(|c| c.command), Ok(Command::Token(TokenArgs { guest: true, lobby: true, .. }))));
         let err = join_url(&parse("bad room")).unwrap_err();
         assert!(err.to_string().contains("invalid room name"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
