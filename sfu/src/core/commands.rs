@@ -8,6 +8,7 @@ use super::index::ConnKey;
 use super::layers::MAX_LAYERS;
 use super::participant::AnswerError;
 use super::shard::{Shard, Transmitter, error};
+use super::tracks::DownTrackRef;
 use super::types::*;
 
 /// The highest spatial layer worth sending into a tile of this size (layers are 1/4, 1/2 and full resolution of
@@ -115,6 +116,24 @@ impl Shard {
                 if let Some(p) = self.participants.get_mut(&id) {
                     p.ice_restart = true;
                     self.renegotiate(id);
+                }
+            }
+            ParticipantCommand::BlockMedia { media, blocked } => {
+                let Some(p) = self.participants.get_mut(&id) else { return };
+                let mut class = BlockedMedia::default();
+                class.set(media, true);
+                let mut refs: Vec<DownTrackRef> = Vec::new();
+                for u in p.uptracks.iter_mut().filter(|u| class.blocks(u.kind, u.screen)) {
+                    u.blocked = blocked;
+                    if blocked && u.kind == TrackKind::Video {
+                        refs.extend(u.subscribers.iter().copied());
+                    }
+                }
+                // Subscribers resume a stopped video at a keyframe, as after a pause.
+                for r in refs {
+                    if let Some(dt) = self.participants.get_mut(&r.subscriber).and_then(|s| s.downtracks.get_mut(r.index)) {
+                        dt.current = None;
+                    }
                 }
             }
             ParticipantCommand::Leave => {

@@ -75,6 +75,11 @@ impl Shard {
         let Some((_, codec, codec_match)) = up.codec else { return };
         let layer = &mut up.layers[layer_index];
         layer.on_packet(now, pkt.payload.len());
+        if up.blocked {
+            // Stopped by a moderator: nothing reaches the subscribers or the speaker detection.
+            self.stats.dropped_blocked += 1;
+            return;
+        }
         let key = UpTrackKey { publisher, mid: up.mid };
         let kind = up.kind;
         let info = packet_info(codec, layer.spatial, &pkt.payload);

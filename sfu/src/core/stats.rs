@@ -17,6 +17,8 @@ pub struct ShardStats {
     pub dropped_unknown_codec: u64,
     pub dropped_waiting_keyframe: u64,
     pub dropped_forwarder: u64,
+    /// Packets of a media class a moderator stopped (`BlockMedia`).
+    pub dropped_blocked: u64,
     pub keyframe_requests: u64,
     /// NACKs received from subscribers (answered from the SFU's packet cache).
     pub nacks_received: u64,
@@ -33,7 +35,7 @@ pub struct ShardStats {
 
 impl ShardStats {
     /// `(reason label, count)` of every drop counter, for the `reason` label of the dropped-packets metric.
-    pub fn drops(&self) -> [(&'static str, u64); 7] {
+    pub fn drops(&self) -> [(&'static str, u64); 8] {
         [
             ("unknown_source", self.dropped_unknown_source),
             ("malformed", self.dropped_malformed),
@@ -42,6 +44,7 @@ impl ShardStats {
             ("unknown_codec", self.dropped_unknown_codec),
             ("waiting_keyframe", self.dropped_waiting_keyframe),
             ("out_of_window", self.dropped_forwarder),
+            ("blocked", self.dropped_blocked),
         ]
     }
 }

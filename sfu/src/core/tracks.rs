@@ -48,6 +48,8 @@ pub struct UpTrack {
     pub published_at: Instant,
     /// Layer activity last asked of the publisher (by spatial index).
     pub layers_requested: [bool; MAX_LAYERS],
+    /// A moderator stopped forwarding this track (`BlockMedia`).
+    pub blocked: bool,
 }
 
 impl UpTrack {
@@ -67,6 +69,7 @@ impl UpTrack {
             subscribers: Vec::new(),
             published_at: now,
             layers_requested: [true; MAX_LAYERS],
+            blocked: false,
         }
     }
 

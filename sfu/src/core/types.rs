@@ -72,8 +72,49 @@ pub enum ParticipantCommand {
     /// [`SfuEvent::SubscriberOffer`] with fresh ICE credentials. The publisher connection is restarted by the
     /// client with a [`ParticipantCommand::PublisherOffer`] carrying new credentials.
     RestartIce,
+    /// A moderator stopped (`blocked: true`) or the participant itself resumed (`false`) the forwarding of this
+    /// participant's tracks of one class. Enforced on the forwarding path: while blocked, their packets are dropped
+    /// (they still count for the layer estimates); video resumes for each subscriber at a keyframe. Applies to the
+    /// tracks published now: signaling sends it again for a track published later while the block lasts.
+    BlockMedia { media: MediaClass, blocked: bool },
     /// Leave the room: tracks are unpublished for the others and the connections closed.
     Leave,
+}
+
+/// What [`ParticipantCommand::BlockMedia`] stops: all audio, the camera (video not marked as a screen share), or
+/// the screen share's video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaClass {
+    Audio,
+    Camera,
+    Screen,
+}
+
+/// A set of media classes (which ones a moderator blocked, see [`ParticipantCommand::BlockMedia`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BlockedMedia {
+    pub audio: bool,
+    pub camera: bool,
+    pub screen: bool,
+}
+
+impl BlockedMedia {
+    pub fn set(&mut self, media: MediaClass, blocked: bool) {
+        match media {
+            MediaClass::Audio => self.audio = blocked,
+            MediaClass::Camera => self.camera = blocked,
+            MediaClass::Screen => self.screen = blocked,
+        }
+    }
+
+    /// Whether a track of `kind` (a screen share if `screen`) is blocked.
+    pub fn blocks(&self, kind: TrackKind, screen: bool) -> bool {
+        match kind {
+            TrackKind::Audio => self.audio,
+            TrackKind::Video if screen => self.screen,
+            TrackKind::Video => self.camera,
+        }
+    }
 }
 
 /// Why a participant was removed by the SFU.
