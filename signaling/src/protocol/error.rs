@@ -32,6 +32,14 @@ pub enum ErrorCode {
     UnknownTrack,
     /// The server drains (restart or shutdown) and starts no new meetings; running ones can still be joined.
     Draining,
+    /// A moderator locked the meeting: no new participants (moderators excepted).
+    RoomLocked,
+    /// A moderator removed this person from the meeting for good.
+    Banned,
+    /// A moderator did not let this person in from the lobby.
+    LobbyDenied,
+    /// A moderator ended the meeting for everyone.
+    MeetingEnded,
 }
 
 impl ErrorCode {
@@ -58,6 +66,10 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::UnknownTrack => "unknown_track",
             ErrorCode::Draining => "draining",
+            ErrorCode::RoomLocked => "room_locked",
+            ErrorCode::Banned => "banned",
+            ErrorCode::LobbyDenied => "lobby_denied",
+            ErrorCode::MeetingEnded => "meeting_ended",
         }
     }
 
@@ -72,6 +84,10 @@ impl ErrorCode {
                 | ErrorCode::JoinTimeout
                 | ErrorCode::Removed
                 | ErrorCode::Draining
+                | ErrorCode::RoomLocked
+                | ErrorCode::Banned
+                | ErrorCode::LobbyDenied
+                | ErrorCode::MeetingEnded
         )
     }
 }

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorCode, ParseError};
-pub use server::{ChatEntry, IceServer, Kind, LayerState, LeaveReason, ParticipantInfo, ServerMessage, TrackEntry};
+pub use server::{
+    ChatEntry, IceServer, Kind, LayerState, LeaveReason, LobbyEntry, ParticipantInfo, ServerMessage, TrackEntry,
+};
 
 /// The only protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -31,6 +33,8 @@ const CLIENT_TYPES: &[&str] = &[
     "update",
     "chat",
     "hand",
+    "lobby_response",
+    "moderate",
     "leave",
     "ping",
 ];
@@ -88,11 +92,79 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sid: Option<String>,
     },
+    /// A moderator admits or denies one waiting person (`sid`) or everyone in the lobby (`all: true`).
+    LobbyResponse {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        all: bool,
+        admit: bool,
+    },
+    /// A moderator acts on a participant (`sid`) or on the room.
+    Moderate {
+        action: ModerateAction,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
+        /// With `remove`: the person (by token identity) cannot rejoin this meeting.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ban: bool,
+    },
     Leave {},
     Ping {
         #[serde(default)]
         id: u64,
     },
+}
+
+/// What a moderator does with `moderate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModerateAction {
+    /// Stop forwarding `sid`'s audio (the participant unmutes itself, if it wants).
+    Mute,
+    /// Mute everyone but the moderator.
+    MuteAll,
+    /// Ask `sid` to unmute (nothing is forced).
+    AskUnmute,
+    /// Stop forwarding `sid`'s camera.
+    StopVideo,
+    /// Stop forwarding `sid`'s screen share.
+    StopScreen,
+    /// Remove `sid` from the meeting (`ban`: for good).
+    Remove,
+    /// No new participants (moderators excepted), not even into the lobby.
+    Lock,
+    Unlock,
+    /// End the meeting for everyone, the lobby included.
+    End,
+}
+
+impl ModerateAction {
+    /// Whether the action needs a `sid`.
+    pub fn targets_one(self) -> bool {
+        matches!(
+            self,
+            ModerateAction::Mute
+                | ModerateAction::AskUnmute
+                | ModerateAction::StopVideo
+                | ModerateAction::StopScreen
+                | ModerateAction::Remove
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModerateAction::Mute => "mute",
+            ModerateAction::MuteAll => "mute_all",
+            ModerateAction::AskUnmute => "ask_unmute",
+            ModerateAction::StopVideo => "stop_video",
+            ModerateAction::StopScreen => "stop_screen",
+            ModerateAction::Remove => "remove",
+            ModerateAction::Lock => "lock",
+            ModerateAction::Unlock => "unlock",
+            ModerateAction::End => "end",
+        }
+    }
 }
 
 /// Which of the client's two peer connections an `ice_candidate` belongs to.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorCode, TrackSource};
+use super::{ErrorCode, ModerateAction, TrackSource};
 
 /// A message to the client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +94,26 @@ pub enum ServerMessage {
     Draining {
         seconds: u64,
     },
+    /// To moderators: everyone waiting in the lobby now (sent whenever it changes; empty when nobody waits).
+    Lobby {
+        waiting: Vec<LobbyEntry>,
+    },
+    /// To someone waiting in the lobby: still waiting; whether a moderator is in the meeting to admit them.
+    LobbyWaiting {
+        moderators_present: bool,
+    },
+    /// To everyone in the room: a moderator (`by`) locked or unlocked it.
+    RoomLocked {
+        locked: bool,
+        by: String,
+    },
+    /// To the participant a moderator (`by`) acted on: muted, asked to unmute, stopped video or share, removed.
+    Moderated {
+        action: ModerateAction,
+        by: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ban: bool,
+    },
     Pong {
         id: u64,
     },
@@ -127,6 +147,16 @@ pub struct ParticipantInfo {
     pub moderator: bool,
     pub muted: bool,
     pub camera_off: bool,
+}
+
+/// Someone waiting in the lobby.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyEntry {
+    pub sid: String,
+    pub identity: String,
+    pub name: String,
+    /// Came by a guest link (no account).
+    pub guest: bool,
 }
 
 /// A track someone publishes (in `joined.tracks`).
@@ -187,4 +217,8 @@ pub enum LeaveReason {
     ConnectionFailed,
     Error,
     Shutdown,
+    /// A moderator removed them.
+    Removed,
+    /// A moderator ended the meeting.
+    Ended,
 }

@@ -123,3 +123,36 @@ fn error_code_strings_match_serde() {
     assert!(!ErrorCode::ResumeFailed.is_fatal(), "the client may send join on the same socket");
     assert!(!ErrorCode::Forbidden.is_fatal());
 }
+
+#[test]
+fn parses_the_lobby_and_moderation_messages() {
+    assert_eq!(
+        parse_client_message(r#"{"type":"lobby_response","sid":"p4","admit":true}"#),
+        Ok(ClientMessage::LobbyResponse { sid: Some("p4".into()), all: false, admit: true })
+    );
+    assert_eq!(
+        parse_client_message(r#"{"type":"lobby_response","all":true,"admit":false}"#),
+        Ok(ClientMessage::LobbyResponse { sid: None, all: true, admit: false })
+    );
+    assert_eq!(
+        parse_client_message(r#"{"type":"moderate","action":"remove","sid":"p4","ban":true}"#),
+        Ok(ClientMessage::Moderate { action: ModerateAction::Remove, sid: Some("p4".into()), ban: true })
+    );
+    assert_eq!(
+        parse_client_message(r#"{"type":"moderate","action":"mute_all"}"#),
+        Ok(ClientMessage::Moderate { action: ModerateAction::MuteAll, sid: None, ban: false })
+    );
+    for bad in [
+        r#"{"type":"lobby_response","sid":"p4"}"#,
+        r#"{"type":"moderate","action":"explode","sid":"p4"}"#,
+        r#"{"type":"moderate","sid":"p4"}"#,
+        r#"{"type":"moderate","action":"mute","ban":"yes"}"#,
+    ] {
+        assert_eq!(parse_client_message(bad).unwrap_err().code(), ErrorCode::BadRequest, "{bad}");
+    }
+    let moderated = ServerMessage::Moderated { action: ModerateAction::Mute, by: "p1".into(), ban: false };
+    assert_eq!(serde_json::to_string(&moderated).unwrap(), r#"{"type":"moderated","action":"mute","by":"p1"}"#);
+    let error = ServerMessage::error(ErrorCode::Banned, "x");
+    assert!(matches!(error, ServerMessage::Error { fatal: true, .. }));
+    assert_eq!(serde_json::to_value(ErrorCode::LobbyDenied).unwrap(), "lobby_denied");
+}

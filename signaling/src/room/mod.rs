@@ -1,20 +1,24 @@
-//! The room registry: who is in which room, what they publish, the chat history and the raised hands, and fan-out
-//! of room events.
+//! The room registry: who is in which room, what they publish, the chat history and the raised hands, who waits in
+//! the lobby, whether the room is locked and who is banned, and fan-out of room events.
 //!
 //! Every change and its broadcast happen under one lock, so a joining (or resuming) participant's snapshot and the
 //! events it receives afterwards never overlap or leave a gap. Sending to a member is a non-blocking push into its
 //! session's channel.
 
+pub mod audit;
 pub mod chat;
 pub mod hands;
+mod lobby;
+pub use lobby::LobbyTarget;
+mod moderation;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use plenum_sfu::{ParticipantId, RoomId, TrackInfo};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::{ChatEntry, LeaveReason, ParticipantInfo, ServerMessage, TrackEntry, TrackSource};
+use crate::protocol::{ChatEntry, LeaveReason, LobbyEntry, ParticipantInfo, ServerMessage, TrackEntry, TrackSource};
 use chat::ChatLog;
 use hands::HandQueue;
 
@@ -33,12 +37,50 @@ pub fn validate_room_name(name: &str) -> Result<(), BadRoomName> {
     if ok { Ok(()) } else { Err(BadRoomName(name.to_owned())) }
 }
 
+/// What a session receives from its room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomEvent {
+    /// A message for the client.
+    Message(ServerMessage),
+    /// To someone in the lobby: a moderator let them in.
+    Admitted,
+    /// To someone in the lobby: a moderator did not let them in.
+    Denied,
+    /// To a participant (or lobby entry) a moderator (`by`, a sid) acted on; the session applies it.
+    Moderated { action: Moderation, by: String },
+}
+
+/// What a moderator did to a participant, as its session applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    Mute,
+    AskUnmute,
+    StopVideo,
+    StopScreen,
+    Remove { ban: bool },
+    End,
+}
+
 /// The channel through which a session receives room events.
-pub type MemberTx = UnboundedSender<ServerMessage>;
+pub type MemberTx = UnboundedSender<RoomEvent>;
+
+/// Why a join (or a lobby entry) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("a moderator removed you from this meeting; you cannot rejoin it")]
+    Banned,
+    #[error("a moderator locked this meeting; nobody new can join")]
+    Locked,
+}
 
 struct Member {
     info: ParticipantInfo,
     tracks: Vec<TrackEntry>,
+    tx: MemberTx,
+}
+
+struct Waiter {
+    entry: LobbyEntry,
     tx: MemberTx,
 }
 
@@ -48,21 +90,63 @@ struct Room {
     members: BTreeMap<ParticipantId, Member>,
     chat: ChatLog,
     hands: HandQueue,
+    /// Waiting to be admitted, in order of arrival (ids only grow).
+    lobby: BTreeMap<ParticipantId, Waiter>,
+    /// The sid of the moderator who locked the room.
+    locked_by: Option<String>,
 }
 
 impl Room {
+    fn send_to(&self, id: ParticipantId, event: RoomEvent) -> bool {
+        match self.members.get(&id) {
+            Some(member) => {
+                let _ = member.tx.send(event);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn has_moderator(&self) -> bool {
+        self.members.values().any(|m| m.info.moderator)
+    }
+
+    fn lobby_entries(&self) -> Vec<LobbyEntry> {
+        self.lobby.values().map(|w| w.entry.clone()).collect()
+    }
+
+    /// Tell the moderators who waits now.
+    fn announce_lobby(&self) {
+        let msg = ServerMessage::Lobby { waiting: self.lobby_entries() };
+        for member in self.members.values().filter(|m| m.info.moderator) {
+            let _ = member.tx.send(RoomEvent::Message(msg.clone()));
+        }
+    }
+
+    /// Tell the lobby whether a moderator is there to admit them.
+    fn announce_moderator_presence(&self) {
+        let msg = ServerMessage::LobbyWaiting { moderators_present: self.has_moderator() };
+        for waiter in self.lobby.values() {
+            let _ = waiter.tx.send(RoomEvent::Message(msg.clone()));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.lobby.is_empty()
+    }
+
     fn broadcast_except(&self, except: ParticipantId, msg: &ServerMessage) {
         for (id, member) in &self.members {
             if *id != except {
                 // A closed channel means that session is ending (or parked); it catches up on resume.
-                let _ = member.tx.send(msg.clone());
+                let _ = member.tx.send(RoomEvent::Message(msg.clone()));
             }
         }
     }
 
     fn broadcast_all(&self, msg: &ServerMessage) {
         for member in self.members.values() {
-            let _ = member.tx.send(msg.clone());
+            let _ = member.tx.send(RoomEvent::Message(msg.clone()));
         }
     }
 
@@ -73,17 +157,23 @@ impl Room {
             tracks: others.flat_map(|m| m.tracks.iter().cloned()).collect(),
             chat: self.chat.history(),
             hands: self.hands.sids(),
+            lobby: self.lobby_entries(),
+            locked_by: self.locked_by.clone(),
         }
     }
 }
 
-/// What a joining or resuming participant sees: the others, their tracks, the chat and the raised hands.
+/// What a joining or resuming participant sees: the others, their tracks, the chat and the raised hands; and, for
+/// moderators, the lobby and the lock.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub participants: Vec<ParticipantInfo>,
     pub tracks: Vec<TrackEntry>,
     pub chat: Vec<ChatEntry>,
     pub hands: Vec<String>,
+    pub lobby: Vec<LobbyEntry>,
+    /// The sid of the moderator who locked the room, if it is locked.
+    pub locked_by: Option<String>,
 }
 
 /// What [`Registry::set_hand`] did.
@@ -97,10 +187,16 @@ pub enum HandOutcome {
     NotFound,
 }
 
+/// Most identities banned per room (a bound on memory; further bans still remove, but are not remembered).
+pub const MAX_BANS_PER_ROOM: usize = 1000;
+
 /// All rooms of this server.
 #[derive(Default)]
 pub struct Registry {
     rooms: Mutex<HashMap<RoomId, Room>>,
+    /// Identities banned per room, for the life of the process (kept when the room empties). Locked only while
+    /// `rooms` is held, so the two never deadlock.
+    bans: Mutex<HashMap<RoomId, HashSet<String>>>,
 }
 
 impl Registry {
@@ -113,14 +209,55 @@ impl Registry {
         self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Add a participant; tell the others (`participant_joined`) and return what it should see.
-    pub fn join(&self, room: &RoomId, id: ParticipantId, info: ParticipantInfo, tx: MemberTx) -> Snapshot {
+    fn lock_bans(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, HashSet<String>>> {
+        self.bans.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn is_banned(&self, room: &RoomId, identity: &str) -> bool {
+        self.lock_bans().get(room).is_some_and(|b| b.contains(identity))
+    }
+
+    /// Add a participant; tell the others (`participant_joined`) and return what it should see. Refused if its
+    /// identity is banned, or if the room is locked and it is no moderator.
+    pub fn join(&self, room: &RoomId, id: ParticipantId, info: ParticipantInfo, tx: MemberTx) -> Result<Snapshot, Refusal> {
+        self.join_inner(room, id, info, tx, true)
+    }
+
+    /// Add a participant a moderator admitted from the lobby: a lock does not keep it out (a ban does).
+    pub fn join_admitted(
+        &self,
+        room: &RoomId,
+        id: ParticipantId,
+        info: ParticipantInfo,
+        tx: MemberTx,
+    ) -> Result<Snapshot, Refusal> {
+        self.join_inner(room, id, info, tx, false)
+    }
+
+    fn join_inner(
+        &self,
+        room: &RoomId,
+        id: ParticipantId,
+        info: ParticipantInfo,
+        tx: MemberTx,
+        check_lock: bool,
+    ) -> Result<Snapshot, Refusal> {
         let mut rooms = self.lock();
+        if self.is_banned(room, &info.identity) {
+            return Err(Refusal::Banned);
+        }
         let r = rooms.entry(room.clone()).or_default();
+        if check_lock && r.locked_by.is_some() && !info.moderator {
+            return Err(Refusal::Locked);
+        }
         let snapshot = r.snapshot_for(id);
+        let had_moderator = r.has_moderator();
         r.broadcast_except(id, &ServerMessage::ParticipantJoined { participant: info.clone() });
         r.members.insert(id, Member { info, tracks: Vec::new(), tx });
-        snapshot
+        if r.has_moderator() != had_moderator {
+            r.announce_moderator_presence();
+        }
+        Ok(snapshot)
     }
 
     /// A participant's session changed (resume): events go to `tx` from now on. Returns its own info and the room
@@ -227,15 +364,18 @@ impl Registry {
         let Some(member) = r.members.remove(&id) else { return false };
         r.hands.set(id, false);
         r.broadcast_except(id, &ServerMessage::ParticipantLeft { sid: member.info.sid, reason });
-        if r.members.is_empty() {
+        if member.info.moderator && !r.has_moderator() {
+            r.announce_moderator_presence();
+        }
+        if r.is_empty() {
             rooms.remove(room);
         }
         true
     }
 
-    /// Number of rooms with at least one participant.
+    /// Number of rooms with at least one participant (not counting rooms where people only wait in the lobby).
     pub fn room_count(&self) -> usize {
-        self.lock().len()
+        self.lock().values().filter(|r| !r.members.is_empty()).count()
     }
 
     /// Participants in `room`.

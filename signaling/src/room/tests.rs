@@ -14,8 +14,13 @@ fn info(id: u64) -> ParticipantInfo {
     }
 }
 
-fn drain(rx: &mut UnboundedReceiver<ServerMessage>) -> Vec<ServerMessage> {
-    std::iter::from_fn(|| rx.try_recv().ok()).collect()
+fn drain(rx: &mut UnboundedReceiver<RoomEvent>) -> Vec<ServerMessage> {
+    std::iter::from_fn(|| rx.try_recv().ok())
+        .map(|event| match event {
+            RoomEvent::Message(msg) => msg,
+            other => panic!("expected a message, got {other:?}"),
+        })
+        .collect()
 }
 
 #[test]
@@ -36,10 +41,10 @@ fn join_update_publish_leave_fan_out_to_the_others() {
     let (tx1, mut rx1) = unbounded_channel();
     let (tx2, mut rx2) = unbounded_channel();
 
-    assert_eq!(reg.join(&room, ParticipantId(1), info(1), tx1), Snapshot::default());
+    assert_eq!(reg.join(&room, ParticipantId(1), info(1), tx1), Ok(Snapshot::default()));
     let audio = TrackInfo { track_id: "0".into(), kind: TrackKind::Audio };
     reg.track_published(&room, ParticipantId(1), &audio, TrackSource::Microphone);
-    let snap = reg.join(&room, ParticipantId(2), info(2), tx2);
+    let snap = reg.join(&room, ParticipantId(2), info(2), tx2).unwrap();
     assert_eq!(snap.participants, vec![info(1)]);
     let entry = TrackEntry { sid: "p1".into(), track_id: "0".into(), kind: Kind::Audio, source: TrackSource::Microphone };
     assert_eq!(snap.tracks, vec![entry]);
@@ -69,8 +74,8 @@ fn screen_tracks_carry_their_source() {
     let room = RoomId("r".into());
     let (tx1, _rx1) = unbounded_channel();
     let (tx2, mut rx2) = unbounded_channel();
-    reg.join(&room, ParticipantId(1), info(1), tx1);
-    reg.join(&room, ParticipantId(2), info(2), tx2);
+    reg.join(&room, ParticipantId(1), info(1), tx1).unwrap();
+    reg.join(&room, ParticipantId(2), info(2), tx2).unwrap();
     let screen = TrackInfo { track_id: "2".into(), kind: TrackKind::Video };
     reg.track_published(&room, ParticipantId(1), &screen, TrackSource::Screen);
     assert_eq!(
@@ -84,19 +89,19 @@ fn chat_goes_to_everyone_and_stays_for_late_joiners_until_the_room_empties() {
     let reg = Registry::new();
     let room = RoomId("r".into());
     let (tx1, mut rx1) = unbounded_channel();
-    reg.join(&room, ParticipantId(1), info(1), tx1);
+    reg.join(&room, ParticipantId(1), info(1), tx1).unwrap();
     let first = reg.chat(&room, ParticipantId(1), "Guten Morgen".into(), 1000).unwrap();
     assert_eq!((first.id, first.name.as_str(), first.at), (1, "User 1", 1000));
     assert_eq!(drain(&mut rx1), vec![ServerMessage::Chat { message: first.clone() }], "the sender gets it too");
     assert_eq!(reg.chat(&room, ParticipantId(9), "ghost".into(), 1), None, "only members chat");
 
     let (tx2, _rx2) = unbounded_channel();
-    let snap = reg.join(&room, ParticipantId(2), info(2), tx2);
+    let snap = reg.join(&room, ParticipantId(2), info(2), tx2).unwrap();
     assert_eq!(snap.chat, vec![first]);
     reg.leave(&room, ParticipantId(1), LeaveReason::Left);
     reg.leave(&room, ParticipantId(2), LeaveReason::Left);
     let (tx3, _rx3) = unbounded_channel();
-    assert!(reg.join(&room, ParticipantId(3), info(3), tx3).chat.is_empty(), "a new meeting starts without history");
+    assert!(reg.join(&room, ParticipantId(3), info(3), tx3).unwrap().chat.is_empty(), "a new meeting starts without history");
 }
 
 #[test]
@@ -106,7 +111,7 @@ fn hands_keep_their_order_and_leave_with_the_participant() {
     let mut rxs = Vec::new();
     for id in 1..=3 {
         let (tx, rx) = unbounded_channel();
-        reg.join(&room, ParticipantId(id), info(id), tx);
+        reg.join(&room, ParticipantId(id), info(id), tx).unwrap();
         rxs.push(rx);
     }
     rxs.iter_mut().for_each(|rx| {
@@ -127,10 +132,10 @@ fn hands_keep_their_order_and_leave_with_the_participant() {
     assert_eq!(drain(&mut rxs[0]).len(), 2, "the one raising hears it too");
 
     let (tx4, _rx4) = unbounded_channel();
-    assert_eq!(reg.join(&room, ParticipantId(4), info(4), tx4).hands, ["p3", "p1"]);
+    assert_eq!(reg.join(&room, ParticipantId(4), info(4), tx4).unwrap().hands, ["p3", "p1"]);
     reg.leave(&room, ParticipantId(3), LeaveReason::Left);
     let (tx5, _rx5) = unbounded_channel();
-    assert_eq!(reg.join(&room, ParticipantId(5), info(5), tx5).hands, ["p1"]);
+    assert_eq!(reg.join(&room, ParticipantId(5), info(5), tx5).unwrap().hands, ["p1"]);
 }
 
 #[test]
@@ -139,8 +144,8 @@ fn reattach_switches_the_channel_without_telling_anyone() {
     let room = RoomId("r".into());
     let (tx1, mut rx1) = unbounded_channel();
     let (tx2, mut old_rx2) = unbounded_channel();
-    reg.join(&room, ParticipantId(1), info(1), tx1);
-    reg.join(&room, ParticipantId(2), info(2), tx2);
+    reg.join(&room, ParticipantId(1), info(1), tx1).unwrap();
+    reg.join(&room, ParticipantId(2), info(2), tx2).unwrap();
     drain(&mut rx1);
     reg.chat(&room, ParticipantId(1), "während du weg warst".into(), 5);
 

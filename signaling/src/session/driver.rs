@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 
 use super::{Handover, Incoming, Outgoing, Session, Shared};
-use crate::protocol::ServerMessage;
+use crate::room::RoomEvent;
 use crate::resume::{ResumeError, TakeoverRequest};
 
 /// How long a `resume` waits for the old session to hand the participant over.
@@ -26,7 +26,7 @@ where
     let join_deadline = tokio::time::sleep(limits.join_timeout);
     tokio::pin!(join_deadline);
     let mut session = Session::new(shared.clone(), Instant::now());
-    let mut room_rx: Option<UnboundedReceiver<ServerMessage>> = None;
+    let mut room_rx: Option<UnboundedReceiver<RoomEvent>> = None;
     let mut sfu_rx: Option<UnboundedReceiver<SfuEvent>> = None;
     let mut takeover_rx: Option<UnboundedReceiver<TakeoverRequest<Handover>>> = None;
     let mut transport_open = true;
@@ -63,7 +63,7 @@ where
                 Some(reply) => hand_over(&mut session, reply, &mut sfu_rx),
                 None => takeover_rx = None,
             },
-            () = sleep_until(next_ping), if transport_open && session.is_joined() => {
+            () = sleep_until(next_ping), if transport_open && (session.is_joined() || session.is_waiting()) => {
                 next_ping = Instant::now() + limits.ping_interval;
                 if last_heard.elapsed() > limits.idle_timeout {
                     tracing::debug!(participant = ?session.participant(), "client silent; connection counts as dropped");
@@ -96,8 +96,12 @@ where
         }
         if let Some(new) = session.take_channels() {
             room_rx = Some(new.room);
-            sfu_rx = Some(new.sfu);
-            takeover_rx = Some(new.takeover);
+            if let Some(sfu) = new.sfu {
+                sfu_rx = Some(sfu);
+            }
+            if let Some(takeover) = new.takeover {
+                takeover_rx = Some(takeover);
+            }
         }
         if session.is_parked() {
             grace_end.get_or_insert_with(|| Instant::now() + limits.resume_grace);

@@ -1,16 +1,18 @@
 //! What the session does with each client message: join and resume, media negotiation, state, chat and hands.
 
 use plenum_sfu::core::sdp;
-use plenum_sfu::{ParticipantCommand, PcTarget, RoomId, SfuEvent};
+use plenum_sfu::{MediaClass, ParticipantCommand, ParticipantId, PcTarget, RoomId, SfuEvent};
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 
 use super::checks::{check_candidate, check_sources, check_video_sizes, parse_sid, unix_millis};
-use super::{Channels, Handover, Joined, MAX_NAME_CHARS, Session, State, close_code, next_participant_id};
+use super::{Channels, Handover, Joined, MAX_NAME_CHARS, Session, State, Waiting, close_code, next_participant_id};
 use crate::metrics;
-use crate::protocol::{ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, ParticipantInfo, ServerMessage, Target};
+use crate::protocol::{
+    ClientMessage, ErrorCode, LeaveReason, LobbyEntry, PROTOCOL_VERSION, ParticipantInfo, ServerMessage, Target,
+};
 use crate::resume::new_token;
-use crate::room::{HandOutcome, chat, validate_room_name};
+use crate::room::{HandOutcome, Refusal, chat, validate_room_name};
 
 impl Session {
     pub(super) fn handle_message(&mut self, msg: ClientMessage, now: Instant) {
@@ -22,10 +24,17 @@ impl Session {
             (State::AwaitingJoin, ClientMessage::Resume { protocol, room, resume_token }) => {
                 self.request_resume(protocol, room, resume_token)
             }
-            (State::Joined(_), ClientMessage::Join { .. } | ClientMessage::Resume { .. }) => {
+            (State::Joined(_) | State::Waiting(_), ClientMessage::Join { .. } | ClientMessage::Resume { .. }) => {
                 self.send_error(ErrorCode::AlreadyJoined, "already joined")
             }
             (State::AwaitingJoin, _) => self.send_error(ErrorCode::NotJoined, "send join first"),
+            (State::Waiting(_), ClientMessage::Leave {}) => {
+                self.depart(LeaveReason::Left, false);
+                self.close(close_code::NORMAL, "left");
+            }
+            (State::Waiting(_), _) => {
+                self.send_error(ErrorCode::NotJoined, "waiting in the lobby until a moderator admits you")
+            }
             (State::Joined(_), msg) => self.handle_joined_message(msg, now),
             (State::Parked(_) | State::Done, _) => {}
         }
@@ -78,9 +87,23 @@ impl Session {
                 commands.into_iter().try_for_each(|cmd| media.command(joined.id, cmd))
             }
             ClientMessage::Update { muted, camera_off } => {
+                // Turning the microphone or camera on again lifts a moderator's block: the participant's choice.
+                let mut unblock = Vec::new();
+                if muted == Some(false) && joined.blocked.audio {
+                    joined.blocked.audio = false;
+                    unblock.push(MediaClass::Audio);
+                }
+                if camera_off == Some(false) && joined.blocked.camera {
+                    joined.blocked.camera = false;
+                    unblock.push(MediaClass::Camera);
+                }
                 self.shared.registry.update(&joined.room, joined.id, muted, camera_off);
-                Ok(())
+                unblock
+                    .into_iter()
+                    .try_for_each(|class| media.command(joined.id, ParticipantCommand::BlockMedia { media: class, blocked: false }))
             }
+            ClientMessage::LobbyResponse { sid, all, admit } => return self.lobby_response(sid.as_deref(), all, admit),
+            ClientMessage::Moderate { action, sid, ban } => return self.moderate(action, sid.as_deref(), ban),
             ClientMessage::Chat { text } => return self.chat(&text, now),
             ClientMessage::Hand { raised, sid } => return self.hand(raised, sid.as_deref()),
             ClientMessage::Leave {} => {
@@ -159,6 +182,59 @@ impl Session {
             );
         }
         let id = next_participant_id();
+        let may_publish = claims.grants.publish;
+        if claims.lobby && !claims.moderator {
+            return self.enter_lobby(Waiting { id, room, identity: claims.sub, name, may_publish }, claims.guest);
+        }
+        let you = ParticipantInfo {
+            sid: id.to_string(),
+            identity: claims.sub,
+            name,
+            moderator: claims.moderator,
+            muted: false,
+            camera_off: false,
+        };
+        self.enter_room(id, room, you, may_publish, false);
+    }
+
+    /// Wait in the lobby: the moderators are told; the client hears `lobby_waiting`.
+    fn enter_lobby(&mut self, waiting: Waiting, guest: bool) {
+        let (room_tx, room_rx) = unbounded_channel();
+        let entry = LobbyEntry {
+            sid: waiting.id.to_string(),
+            identity: waiting.identity.clone(),
+            name: waiting.name.clone(),
+            guest,
+        };
+        match self.shared.registry.enter_lobby(&waiting.room, waiting.id, entry, room_tx) {
+            Ok(moderators_present) => {
+                tracing::info!(participant = %waiting.id, room = %waiting.room, "waiting in the lobby");
+                self.send(ServerMessage::LobbyWaiting { moderators_present });
+                self.state = State::Waiting(waiting);
+                self.channels = Some(Channels { room: room_rx, sfu: None, takeover: None });
+            }
+            Err(refusal) => self.refused(refusal),
+        }
+    }
+
+    /// A join (or lobby entry) the room refuses: a fatal error.
+    pub(super) fn refused(&mut self, refusal: Refusal) {
+        let code = match refusal {
+            Refusal::Banned => ErrorCode::Banned,
+            Refusal::Locked => ErrorCode::RoomLocked,
+        };
+        self.fatal(code, refusal.to_string());
+    }
+
+    /// Into the room and the SFU (`admitted`: from the lobby, past a lock): `joined` with the room as it is.
+    pub(super) fn enter_room(
+        &mut self,
+        id: ParticipantId,
+        room: RoomId,
+        you: ParticipantInfo,
+        may_publish: bool,
+        admitted: bool,
+    ) {
         let (sfu_tx, sfu_rx) = unbounded_channel();
         let sink = Box::new(move |event: SfuEvent| {
             // The session may be gone; its cleanup already told the SFU to drop this participant.
@@ -169,15 +245,21 @@ impl Session {
             return self.send_error(ErrorCode::Internal, "cannot join the room right now");
         }
         let (room_tx, room_rx) = unbounded_channel();
-        let you = ParticipantInfo {
-            sid: id.to_string(),
-            identity: claims.sub,
-            name,
-            moderator: claims.moderator,
-            muted: false,
-            camera_off: false,
+        let registry = &self.shared.registry;
+        let joined = if admitted {
+            registry.join_admitted(&room, id, you.clone(), room_tx)
+        } else {
+            registry.join(&room, id, you.clone(), room_tx)
         };
-        let snapshot = self.shared.registry.join(&room, id, you.clone(), room_tx);
+        let snapshot = match joined {
+            Ok(snapshot) => snapshot,
+            Err(refusal) => {
+                if let Err(e) = self.shared.media.command(id, ParticipantCommand::Leave) {
+                    tracing::debug!(participant = %id, "SFU leave: {e}");
+                }
+                return self.refused(refusal);
+            }
+        };
         let resume_token = new_token();
         let takeover = self.shared.resumes.register(&resume_token, &room, self.number);
         metrics::participant_joined(self.shared.registry.room_count());
@@ -185,7 +267,7 @@ impl Session {
         self.send(ServerMessage::Joined {
             protocol: PROTOCOL_VERSION,
             room: room.0.clone(),
-            you,
+            you: you.clone(),
             participants: snapshot.participants,
             tracks: snapshot.tracks,
             ice_servers: self.shared.ice_servers.clone(),
@@ -193,17 +275,26 @@ impl Session {
             chat: snapshot.chat,
             hands: snapshot.hands,
         });
+        if let Some(by) = snapshot.locked_by {
+            self.send(ServerMessage::RoomLocked { locked: true, by });
+        }
+        if you.moderator && !snapshot.lobby.is_empty() {
+            self.send(ServerMessage::Lobby { waiting: snapshot.lobby });
+        }
         self.state = State::Joined(Joined {
             id,
             room,
-            may_publish: claims.grants.publish,
-            moderator: claims.moderator,
+            may_publish,
+            moderator: you.moderator,
+            identity: you.identity,
+            name: you.name,
+            blocked: Default::default(),
             pending_offer: None,
             sources: Default::default(),
             paused_video: Default::default(),
             resume_token,
         });
-        self.channels = Some(Channels { room: room_rx, sfu: sfu_rx, takeover });
+        self.channels = Some(Channels { room: room_rx, sfu: Some(sfu_rx), takeover: Some(takeover) });
         if let Some(notice) = self.shared.drain.notice() {
             self.send_drain_notice(notice);
         }
@@ -254,7 +345,7 @@ impl Session {
             self.send(ServerMessage::VideoPaused { sid: sid.clone(), track_id: track_id.clone(), paused: true });
         }
         self.state = State::Joined(joined);
-        self.channels = Some(Channels { room: room_rx, sfu, takeover });
+        self.channels = Some(Channels { room: room_rx, sfu: Some(sfu), takeover: Some(takeover) });
         if let Some(notice) = self.shared.drain.notice() {
             self.send_drain_notice(notice);
         }

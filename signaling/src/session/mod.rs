@@ -15,12 +15,13 @@
 mod checks;
 mod driver;
 mod messages;
+mod moderation;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use plenum_sfu::{CloseReason, ParticipantCommand, ParticipantId, RoomId, SfuEvent};
+use plenum_sfu::{BlockedMedia, CloseReason, MediaClass, ParticipantCommand, ParticipantId, RoomId, SfuEvent};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
@@ -32,7 +33,8 @@ use crate::protocol::{
     ErrorCode, IceServer, LayerState, LeaveReason, ServerMessage, TrackSource, parse_client_message,
 };
 use crate::resume::{ResumeError, ResumeTable, TakeoverRequest};
-use crate::room::Registry;
+use crate::room::audit::{AuditSink, LogAudit};
+use crate::room::{Registry, RoomEvent};
 use crate::token::TokenKeys;
 use checks::TokenBucket;
 
@@ -67,11 +69,28 @@ pub struct Shared {
     pub resumes: ResumeTable<Handover>,
     /// Set when the server drains (see `crate::drain`).
     pub drain: Drain,
+    /// Where moderator actions are recorded (default: the log).
+    pub audit: Arc<dyn AuditSink>,
 }
 
 impl Shared {
     pub fn new(media: Arc<dyn Media>, keys: TokenKeys, limits: Limits, ice_servers: Vec<IceServer>) -> Shared {
-        Shared { registry: Registry::new(), media, keys, limits, ice_servers, resumes: ResumeTable::default(), drain: Drain::default() }
+        Shared {
+            registry: Registry::new(),
+            media,
+            keys,
+            limits,
+            ice_servers,
+            resumes: ResumeTable::default(),
+            audit: Arc::new(LogAudit),
+            drain: Drain::default(),
+        }
+    }
+
+    /// Record moderator actions in `audit` instead of the log.
+    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Shared {
+        self.audit = audit;
+        self
     }
 }
 
@@ -96,14 +115,14 @@ pub enum Outgoing {
     Close { code: u16, reason: &'static str },
 }
 
-/// The event channels of a joined session.
+/// The event channels of a joined (or waiting) session; a waiting session has only the room channel.
 pub struct Channels {
     /// Room events.
-    pub room: UnboundedReceiver<ServerMessage>,
+    pub room: UnboundedReceiver<RoomEvent>,
     /// This participant's SFU events.
-    pub sfu: UnboundedReceiver<SfuEvent>,
+    pub sfu: Option<UnboundedReceiver<SfuEvent>>,
     /// Requests from a `resume` on another connection.
-    pub takeover: UnboundedReceiver<TakeoverRequest<Handover>>,
+    pub takeover: Option<UnboundedReceiver<TakeoverRequest<Handover>>>,
 }
 
 /// A participant handed from one session to another (resume).
@@ -125,6 +144,11 @@ pub struct Joined {
     room: RoomId,
     may_publish: bool,
     moderator: bool,
+    /// Token identity and display name (for the audit log).
+    identity: String,
+    name: String,
+    /// What a moderator stopped the SFU from forwarding (lifted when the participant turns it on again).
+    blocked: BlockedMedia,
     /// The last `subscribe_offer` while it is unanswered (sent again after a resume).
     pending_offer: Option<String>,
     /// What the client said its publisher mids carry.
@@ -134,8 +158,19 @@ pub struct Joined {
     resume_token: String,
 }
 
+/// Someone in the lobby, not yet in the room or the SFU.
+pub struct Waiting {
+    id: ParticipantId,
+    room: RoomId,
+    identity: String,
+    name: String,
+    may_publish: bool,
+}
+
 enum State {
     AwaitingJoin,
+    /// In the lobby, until a moderator admits or denies.
+    Waiting(Waiting),
     Joined(Joined),
     /// The connection dropped: in the room, waiting for `resume` until the grace period ends.
     Parked(Joined),
@@ -207,10 +242,21 @@ impl Session {
         }
     }
 
-    /// A room event (sent on unless the connection is gone).
-    pub fn handle_room_message(&mut self, msg: ServerMessage) {
-        if matches!(self.state, State::Joined(_)) && !self.closing {
-            self.send(msg);
+    /// A room event: messages are sent on unless the connection is gone; lobby decisions and moderator actions
+    /// are applied.
+    pub fn handle_room_message(&mut self, event: RoomEvent) {
+        if self.closing {
+            return;
+        }
+        match event {
+            RoomEvent::Message(msg) => {
+                if matches!(self.state, State::Joined(_) | State::Waiting(_)) {
+                    self.send(msg);
+                }
+            }
+            RoomEvent::Admitted => self.admitted(),
+            RoomEvent::Denied => self.denied(),
+            RoomEvent::Moderated { action, by } => self.apply_moderation(action, by),
         }
     }
 
@@ -234,6 +280,28 @@ impl Session {
                     .get(&track.track_id)
                     .copied()
                     .unwrap_or_else(|| TrackSource::default_for(track.kind.into()));
+                if source == TrackSource::Screen && joined.blocked.screen {
+                    // A new share after a moderator stopped the last one: the participant's own choice.
+                    joined.blocked.screen = false;
+                    let cmd = ParticipantCommand::BlockMedia { media: MediaClass::Screen, blocked: false };
+                    if let Err(e) = self.shared.media.command(joined.id, cmd) {
+                        tracing::debug!(participant = %joined.id, "SFU unblock: {e}");
+                    }
+                }
+                // A new microphone or camera track while a moderator's block lasts: blocked too.
+                let still_blocked = match track.kind {
+                    plenum_sfu::TrackKind::Audio if joined.blocked.audio => Some(MediaClass::Audio),
+                    plenum_sfu::TrackKind::Video if source == TrackSource::Camera && joined.blocked.camera => {
+                        Some(MediaClass::Camera)
+                    }
+                    _ => None,
+                };
+                if let Some(media) = still_blocked {
+                    let cmd = ParticipantCommand::BlockMedia { media, blocked: true };
+                    if let Err(e) = self.shared.media.command(joined.id, cmd) {
+                        tracing::debug!(participant = %joined.id, "SFU block: {e}");
+                    }
+                }
                 if source == TrackSource::Screen {
                     // The SFU serves screen shares before cameras.
                     let cmd = ParticipantCommand::SetTrackSource { track_id: track.track_id.clone(), screen: true };
@@ -324,6 +392,12 @@ impl Session {
                 self.state = State::Parked(joined);
             }
             State::Parked(joined) => self.state = State::Parked(joined),
+            State::Waiting(waiting) => {
+                // Nobody waits for a resume in the lobby: off the list.
+                self.state = State::Waiting(waiting);
+                self.depart(LeaveReason::Disconnected, false);
+                self.closing = true;
+            }
             State::AwaitingJoin | State::Done => self.closing = true,
         }
     }
@@ -409,10 +483,16 @@ impl Session {
         matches!(self.state, State::Parked(_))
     }
 
-    /// The participant id, while joined or parked.
+    /// In the lobby.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.state, State::Waiting(_))
+    }
+
+    /// The participant id, while waiting, joined or parked.
     pub fn participant(&self) -> Option<ParticipantId> {
         match &self.state {
             State::Joined(j) | State::Parked(j) => Some(j.id),
+            State::Waiting(w) => Some(w.id),
             _ => None,
         }
     }
@@ -423,6 +503,11 @@ impl Session {
     pub(super) fn depart(&mut self, reason: LeaveReason, tell_sfu: bool) {
         let joined = match std::mem::replace(&mut self.state, State::Done) {
             State::Joined(j) | State::Parked(j) => j,
+            State::Waiting(w) => {
+                self.shared.registry.leave_lobby(&w.room, w.id);
+                tracing::info!(participant = %w.id, room = %w.room, ?reason, "left the lobby");
+                return;
+            }
             _ => return,
         };
         if tell_sfu && let Err(e) = self.shared.media.command(joined.id, ParticipantCommand::Leave) {
@@ -451,12 +536,12 @@ impl Session {
         self.send(ServerMessage::error(code, message));
     }
 
-    fn fatal(&mut self, code: ErrorCode, message: impl Into<String>) {
+    pub(super) fn fatal(&mut self, code: ErrorCode, message: impl Into<String>) {
         self.send_error(code, message);
         self.close(close_code::POLICY, code.as_str());
     }
 
-    fn close(&mut self, code: u16, reason: &'static str) {
+    pub(super) fn close(&mut self, code: u16, reason: &'static str) {
         if !self.closing {
             self.out.push_back(Outgoing::Close { code, reason });
             self.closing = true;
@@ -473,5 +558,9 @@ fn next_participant_id() -> ParticipantId {
 mod tests;
 #[cfg(test)]
 mod tests_meeting;
+#[cfg(test)]
+mod tests_lobby;
+#[cfg(test)]
+mod tests_moderation;
 #[cfg(test)]
 mod tests_resume;

@@ -81,15 +81,23 @@ impl Client {
     }
 
     pub(super) fn pump(&mut self) -> Vec<Outgoing> {
-        if let Some(c) = self.session.take_channels() {
-            self.channels = Some(c);
-        }
-        if let Some(c) = &mut self.channels {
-            while let Ok(ev) = c.sfu.try_recv() {
+        // Until nothing new: a room event (admission from the lobby) can bring new channels.
+        loop {
+            if let Some(c) = self.session.take_channels() {
+                self.channels = Some(c);
+            }
+            let Some(c) = &mut self.channels else { break };
+            let mut progressed = false;
+            while let Some(Ok(ev)) = c.sfu.as_mut().map(|rx| rx.try_recv()) {
                 self.session.handle_sfu_event(ev);
+                progressed = true;
             }
             while let Ok(msg) = c.room.try_recv() {
                 self.session.handle_room_message(msg);
+                progressed = true;
+            }
+            if !progressed {
+                break;
             }
         }
         std::iter::from_fn(|| self.session.poll_output()).collect()

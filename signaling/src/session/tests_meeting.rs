@@ -138,7 +138,7 @@ fn only_moderators_lower_other_hands() {
 }
 
 /// A parseable SDP offer (from str0m).
-fn real_offer() -> String {
+pub(super) fn real_offer() -> String {
     use str0m::media::{Direction, MediaKind};
     let mut rtc = str0m::RtcConfig::new().build(std::time::Instant::now());
     let mut api = rtc.sdp_api();

@@ -1,0 +1,92 @@
+//! Moderators acting on participants and on the room. Permissions are the caller's business; these only deliver
+//! the action to the affected sessions (which apply it: SFU blocks, leaving) and keep the room's lock and bans.
+
+use plenum_sfu::{ParticipantId, RoomId};
+
+use super::{MAX_BANS_PER_ROOM, Moderation, Registry, RoomEvent};
+use crate::protocol::{ParticipantInfo, ServerMessage};
+
+impl Registry {
+    /// Deliver `action` from `by` to `target`. Returns the target as it is now, or `None` if it is not in the
+    /// room. A ban (`Remove { ban: true }`) is recorded for the target's identity first, so a rejoin is refused;
+    /// other sessions of that identity (in the room or the lobby) are removed with it.
+    pub fn moderate(
+        &self,
+        room: &RoomId,
+        by: ParticipantId,
+        target: ParticipantId,
+        action: Moderation,
+    ) -> Option<ParticipantInfo> {
+        let rooms = self.lock();
+        let r = rooms.get(room)?;
+        let info = r.members.get(&target)?.info.clone();
+        let event = RoomEvent::Moderated { action, by: by.to_string() };
+        if action == (Moderation::Remove { ban: true }) {
+            let mut bans = self.lock_bans();
+            let banned = bans.entry(room.clone()).or_default();
+            if banned.len() < MAX_BANS_PER_ROOM {
+                banned.insert(info.identity.clone());
+            } else {
+                tracing::warn!(room = %room, "ban list full; {} removed but not banned", info.sid);
+            }
+            let same: Vec<ParticipantId> = r
+                .members
+                .iter()
+                .filter(|(_, m)| m.info.identity == info.identity)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in same {
+                r.send_to(id, event.clone());
+            }
+            for waiter in r.lobby.values().filter(|w| w.entry.identity == info.identity) {
+                let _ = waiter.tx.send(event.clone());
+            }
+        } else {
+            r.send_to(target, event);
+        }
+        Some(info)
+    }
+
+    /// Mute everyone but `by`; returns who was told.
+    pub fn mute_all(&self, room: &RoomId, by: ParticipantId) -> Vec<ParticipantInfo> {
+        let rooms = self.lock();
+        let Some(r) = rooms.get(room) else { return Vec::new() };
+        let event = RoomEvent::Moderated { action: Moderation::Mute, by: by.to_string() };
+        let mut muted = Vec::new();
+        for (_, member) in r.members.iter().filter(|(id, _)| **id != by) {
+            let _ = member.tx.send(event.clone());
+            muted.push(member.info.clone());
+        }
+        muted
+    }
+
+    /// Lock or unlock the room; tells everyone (`room_locked`) if that changed it. Returns whether it did.
+    pub fn set_locked(&self, room: &RoomId, by: ParticipantId, locked: bool) -> bool {
+        let mut rooms = self.lock();
+        let Some(r) = rooms.get_mut(room) else { return false };
+        if r.locked_by.is_some() == locked {
+            return false;
+        }
+        r.locked_by = locked.then(|| by.to_string());
+        r.broadcast_all(&ServerMessage::RoomLocked { locked, by: by.to_string() });
+        true
+    }
+
+    /// End the meeting: every participant and everyone in the lobby is told to go ([`Moderation::End`]); the
+    /// lobby and the lock are cleared (bans stay). Returns how many sessions were told.
+    pub fn end(&self, room: &RoomId, by: ParticipantId) -> usize {
+        let mut rooms = self.lock();
+        let Some(r) = rooms.get_mut(room) else { return 0 };
+        let event = RoomEvent::Moderated { action: Moderation::End, by: by.to_string() };
+        for member in r.members.values() {
+            let _ = member.tx.send(event.clone());
+        }
+        let lobby = std::mem::take(&mut r.lobby);
+        let told_lobby = lobby.len();
+        for waiter in lobby.into_values() {
+            let _ = waiter.tx.send(event.clone());
+        }
+        r.locked_by = None;
+        r.members.len() + told_lobby
+    }
+}
