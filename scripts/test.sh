@@ -4,7 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
 # libopus-dev (and pkg-config to find it): plenum-loadtest encodes Opus with the system libopus.
-step "Debian packages (chromium, libopus-dev)" need_debs chromium libopus-dev pkg-config
+# postgresql: the API tests run every scenario against a throwaway PostgreSQL cluster too (initdb in a temp dir).
+step "Debian packages (chromium, libopus-dev, postgresql)" need_debs chromium libopus-dev pkg-config postgresql
+export PLENUM_TEST_REQUIRE_POSTGRES=1
 step "web client: npm ci" web_deps
 step "web client: typecheck + build" npm --prefix web-client run build
 step "web client: unit tests" npm --prefix web-client test

@@ -23,6 +23,9 @@ pub enum Command {
     /// Check a configuration file, or print a documented one.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Administration: accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +46,39 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line (for log collectors).
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a local account (the password is read from standard input).
+    CreateUser(CreateUserArgs),
+}
+
+/// Where the database is (shared by `serve` and `admin`).
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL (postgres://user:pass@host/db). Default: SQLite in DATA_DIR/plenum.db.
+    #[arg(long, env = "PLENUM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateUserArgs {
+    /// Directory for generated secrets and data.
+    #[arg(long, env = "PLENUM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    /// admin or staff.
+    #[arg(long, value_parser = ["admin", "staff"])]
+    pub role: String,
+    /// Read the password from standard input (one line).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
 }
 
 /// Settings shared by `serve` and `token`.
@@ -110,6 +146,11 @@ pub struct ServeArgs {
     /// Log filter (tracing EnvFilter syntax, e.g. info or info,plenum_sfu=debug); RUST_LOG wins if set.
     #[arg(long, env = "PLENUM_LOG", default_value = "info")]
     pub log_level: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Default for new meetings: how many minutes before the start their links open.
+    #[arg(long, env = "PLENUM_JOIN_OPENS_MINUTES", default_value_t = 15)]
+    pub join_opens_minutes: u16,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -230,6 +271,10 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Longest graceful drain after the first stop signal (zero: stop at once).
     pub drain_timeout: Duration,
+    /// `None`: SQLite in `data_dir/plenum.db`.
+    pub database_url: Option<String>,
+    /// Default for new meetings: minutes before the start from which their links work.
+    pub join_opens_minutes: i64,
 }
 
 impl ServerConfig {
@@ -246,6 +291,8 @@ impl ServerConfig {
             web_dir: None,
             limits: Limits::default(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            database_url: None,
+            join_opens_minutes: 15,
         }
     }
 }
@@ -263,6 +310,8 @@ impl From<ServeArgs> for ServerConfig {
             web_dir: args.web_dir,
             limits: Limits::default(),
             drain_timeout: args.drain_timeout,
+            database_url: args.database.database_url,
+            join_opens_minutes: i64::from(args.join_opens_minutes),
         }
     }
 }

@@ -7,11 +7,17 @@
 //! ports; [`Server::drain`] starts a graceful drain (see [`drain`]); [`Server::shutdown`] closes every session (1001),
 //! stops accepting and stops the SFU.
 
+pub mod accounts;
+pub mod admin_cli;
+pub mod api;
+pub mod audit;
 pub mod config;
 pub mod config_file;
 pub mod drain;
 pub mod health;
+pub mod db;
 pub mod http;
+pub mod meetings;
 pub mod media;
 pub mod metrics;
 pub mod protocol;
@@ -52,6 +58,8 @@ pub enum ServerError {
     Sfu(#[from] SfuError),
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
 }
 
 /// A running server.
@@ -65,6 +73,8 @@ pub struct Server {
     serve: JoinHandle<std::io::Result<()>>,
     sessions_done: mpsc::Receiver<()>,
     stopped: bool,
+    db: db::Db,
+    audit: audit::AuditLog,
 }
 
 impl Server {
@@ -72,6 +82,11 @@ impl Server {
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         let metrics = metrics::install();
         let secret = secret::load_or_create(config.secret.as_deref(), &config.data_dir)?;
+        let db = db::Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+        if accounts::count_users(&db).await? == 0 {
+            tracing::warn!("no accounts yet: create an admin with plenum admin create-user --role admin ...");
+        }
+        let audit = audit::AuditLog::new(db.clone());
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .map_err(|source| ServerError::Bind { addr: config.http_addr, source })?;
@@ -105,6 +120,15 @@ impl Server {
         }));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (session_guard, sessions_done) = mpsc::channel(1);
+        let public_url = config::public_url_or_default(config.public_url.as_deref(), local_addr);
+        let api_state = api::ApiState {
+            db: db.clone(),
+            audit: audit.clone(),
+            keys: TokenKeys::new(secret.as_bytes()),
+            public_url: public_url.clone(),
+            limiter: Default::default(),
+            join_opens_minutes: config.join_opens_minutes,
+        };
         let app = http::router(AppState {
             shared: shared.clone(),
             readiness: readiness.clone(),
@@ -112,17 +136,17 @@ impl Server {
             web: Arc::new(web),
             shutdown: shutdown_rx.clone(),
             session_guard,
-        });
+        })
+        .nest("/api/v1", api::router(api_state).layer(axum::middleware::map_response(http::security_headers)));
         let mut stop = shutdown_rx;
         let serve = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|stop| *stop).await;
                 })
                 .await
         });
-        let public_url = config::public_url_or_default(config.public_url.as_deref(), local_addr);
-        tracing::info!(http = %local_addr, media = ?sfu.media_addrs(), "plenum started");
+        tracing::info!(http = %local_addr, media = ?sfu.media_addrs(), db = ?db.kind(), "plenum started");
         Ok(Server {
             local_addr,
             public_url,
@@ -133,6 +157,8 @@ impl Server {
             serve,
             sessions_done,
             stopped: false,
+            db,
+            audit,
         })
     }
 
@@ -144,6 +170,16 @@ impl Server {
     /// The public base URL (no trailing slash).
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// The database.
+    pub fn db(&self) -> &db::Db {
+        &self.db
+    }
+
+    /// The audit log (for code that performs moderator or admin actions).
+    pub fn audit(&self) -> &audit::AuditLog {
+        &self.audit
     }
 
     /// The SFU's UDP addresses.

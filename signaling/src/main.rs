@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use futures_util::StreamExt;
 use plenum_signaling::config::{Command, ConfigCommand, LogFormat};
 use plenum_signaling::config_file::{self, CliError, parse_cli_with_file};
-use plenum_signaling::{ServerConfig, run_server, token};
+use plenum_signaling::{ServerConfig, admin_cli, run_server, token};
 
 fn main() -> ExitCode {
     let cli = match parse_cli_with_file(std::env::args_os().collect()) {
@@ -32,6 +32,10 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config_file::example());
             Ok(())
+        }
+        Command::Admin(command) => {
+            init_logging(LogFormat::Text, "warn");
+            admin_cli::run(command)
         }
     };
     match result {

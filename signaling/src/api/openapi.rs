@@ -1,0 +1,27 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::{audit_log, auth, error, join, meetings, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Plenum API", version = "1", description = "Accounts, scheduled meetings, links and the audit log. \
+        Sessions are the HttpOnly cookie plenum_session (POST /api/v1/login). State-changing requests need the \
+        header X-CSRF-Token equal to the plenum_csrf cookie. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}."),
+    paths(
+        auth::login, auth::logout, auth::me,
+        users::list, users::directory, users::create, users::read, users::update, users::delete,
+        meetings::list, meetings::create, meetings::read, meetings::update, meetings::delete, meetings::invite_ics,
+        join::staff, join::guest_info, join::guest,
+        audit_log::list,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail))
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
