@@ -1,9 +1,9 @@
 //! One worker thread: a UDP socket, a [`Shard`], a command queue. Sleeps until a datagram, a command or the
-//! shard's next deadline.
+//! shard's next deadline. Datagrams go in and out in batches ([`super::udp`]): the shard's output is queued
+//! during each step and sent with one `sendmmsg` at its end.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,17 +13,19 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::metrics::StatsFlusher;
 use super::placement::Placement;
+use super::udp::{RxBatch, TxBatch};
 use super::EventSink;
 use crate::core::types::{CloseReason, ErrorCode, ParticipantCommand, ParticipantId, RoomId, SfuEvent};
-use crate::core::{Shard, Transmitter};
+use crate::core::Shard;
 
 pub(crate) const SOCKET: Token = Token(0);
 pub(crate) const WAKER: Token = Token(1);
 
 /// Longest sleep when nothing is due, so metrics keep flowing on an idle worker.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
-/// Datagrams read per wake-up before commands and timers get a turn.
-const RECV_BATCH: usize = 512;
+/// Receive batches (`recvmmsg` calls of up to `quinn_udp::BATCH_SIZE` datagrams) per wake-up before commands
+/// and timers get a turn.
+const RECV_CALLS: usize = 16;
 
 pub(crate) enum WorkerCmd {
     Join { room: RoomId, id: ParticipantId, sink: EventSink },
@@ -41,29 +43,21 @@ pub(crate) struct Worker {
     pub placement: Arc<Mutex<Placement>>,
 }
 
-struct SocketTx<'a> {
-    socket: &'a UdpSocket,
-    errors: &'a mut u64,
-}
-
-impl Transmitter for SocketTx<'_> {
-    fn transmit(&mut self, destination: SocketAddr, data: &[u8]) {
-        if self.socket.send_to(data, destination).is_err() {
-            *self.errors += 1;
-        }
-    }
-}
-
 impl Worker {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(64);
-        let mut buf = vec![0u8; 2048];
-        let mut send_errors = 0u64;
+        let mut rx = match RxBatch::new(&self.socket) {
+            Ok(rx) => rx,
+            Err(e) => {
+                tracing::error!(worker = self.index, error = %e, "cannot set up the media socket; worker stops");
+                return;
+            }
+        };
+        let mut tx = TxBatch::new(&self.socket, rx.max_gso_segments());
         let mut flusher = StatsFlusher::new(self.index);
         loop {
             // 1. Control.
             while let Ok(cmd) = self.commands.try_recv() {
-                let mut tx = SocketTx { socket: &self.socket, errors: &mut send_errors };
                 let now = Instant::now();
                 match cmd {
                     WorkerCmd::Join { room, id, mut sink } => match self.shard.join(now, room, id) {
@@ -79,20 +73,22 @@ impl Worker {
                     WorkerCmd::Command { id, cmd } => self.shard.handle_command(now, id, cmd, &mut tx),
                     WorkerCmd::Shutdown => {
                         self.shard.close_all(now, &mut tx);
+                        tx.flush();
                         self.dispatch();
                         return;
                     }
                 }
+                tx.flush();
                 self.dispatch();
             }
             // 2. Timers.
             let now = Instant::now();
             if self.shard.poll_timeout().is_some_and(|t| t <= now) {
-                let mut tx = SocketTx { socket: &self.socket, errors: &mut send_errors };
                 self.shard.handle_timeout(now, &mut tx);
+                tx.flush();
                 self.dispatch();
             }
-            flusher.maybe_flush(now, &self.shard, send_errors);
+            flusher.maybe_flush(now, &self.shard, tx.errors);
             // 3. Sleep until something happens.
             let now = Instant::now();
             let wait = self.shard.poll_timeout().map(|t| t.saturating_duration_since(now)).unwrap_or(MAX_SLEEP);
@@ -101,11 +97,15 @@ impl Worker {
                     tracing::error!(worker = self.index, error = %e, "poll failed; worker stops");
                     return;
                 }
-            // 4. Media.
-            let mut tx = SocketTx { socket: &self.socket, errors: &mut send_errors };
-            for _ in 0..RECV_BATCH {
-                match self.socket.recv_from(&mut buf) {
-                    Ok((n, source)) => self.shard.handle_datagram(Instant::now(), source, &buf[..n], &mut tx),
+            // 4. Media: every batch read is handled, then its output sent together.
+            for _ in 0..RECV_CALLS {
+                match rx.recv(&self.socket) {
+                    Ok(_) => {
+                        for (source, data) in rx.datagrams() {
+                            self.shard.handle_datagram(Instant::now(), source, data, &mut tx);
+                        }
+                        tx.flush();
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     // ICMP errors surface on the next recv of an unconnected UDP socket; nothing to do.
                     Err(_) => continue,
