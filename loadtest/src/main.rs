@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use plenum_loadtest::bench::{BenchConfig, bench_forward};
+use plenum_loadtest::bench::{BenchConfig, bench_forward, initial_estimate_for};
 use plenum_loadtest::report::{self, Limits};
 use plenum_loadtest::run::{RunConfig, Scenario};
 use plenum_loadtest::shim::ImpairmentConfig;
@@ -117,6 +117,11 @@ struct BenchArgs {
     /// RTP payload bytes.
     #[arg(long, default_value_t = 1200)]
     payload: usize,
+    /// The SFU's initial bandwidth estimate per subscriber, kbit/s. `auto`: the stream's rate plus 50 %, so
+    /// forwarding runs at full rate from the start (congestion control stays on and adapts it); `default`: the
+    /// SFU's normal 1500 kbit/s, which the estimate must first grow out of by probing.
+    #[arg(long, default_value = "auto")]
+    initial_estimate_kbps: String,
     #[arg(long)]
     json: Option<PathBuf>,
 }
@@ -221,11 +226,35 @@ fn pin_to(cpu: usize) -> Result<(), LoadError> {
 }
 
 fn bench_cmd(a: BenchArgs) -> Result<bool, LoadError> {
-    let r = bench_forward(BenchConfig { fanout: a.fanout, seconds: a.seconds, rate: a.rate, payload: a.payload })?;
+    let initial_estimate_bps = match a.initial_estimate_kbps.as_str() {
+        "auto" => Some(initial_estimate_for(a.rate, a.payload)),
+        "default" => None,
+        k => Some(
+            k.parse::<u64>()
+                .map_err(|_| LoadError::Arg(format!("--initial-estimate-kbps: auto, default or kbit/s, not {k:?}")))?
+                * 1000,
+        ),
+    };
+    let r = bench_forward(BenchConfig {
+        fanout: a.fanout,
+        seconds: a.seconds,
+        rate: a.rate,
+        payload: a.payload,
+        initial_estimate_bps,
+    })?;
     let text = serde_json::to_string_pretty(&r).map_err(|e| LoadError::Arg(e.to_string()))?;
     println!("{text}");
     if let Some(p) = &a.json {
         write(p, &text)?;
+    }
+    if !r.window_valid {
+        eprintln!(
+            "plenum-loadtest: warning: the SFU did not forward at full rate in the window ({} videos paused at \
+             its start, {} of {} packets): the ratio is not comparable",
+            r.sfu_videos_paused_in_window,
+            r.sfu_forwarded,
+            (r.fanout as f64 * r.rate_pps as f64 * r.seconds) as u64
+        );
     }
     Ok(true)
 }

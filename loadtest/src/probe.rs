@@ -7,13 +7,29 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// CPU time (user + system) of a process or thread, in seconds, from a `/proc/.../stat` text.
 pub fn parse_stat_cpu_s(stat: &str) -> Option<f64> {
+    parse_stat_user_sys_s(stat).map(|(u, s)| u + s)
+}
+
+/// User and system CPU seconds from a `/proc/.../stat` line (clock-tick resolution, usually 10 ms).
+pub fn parse_stat_user_sys_s(stat: &str) -> Option<(f64, f64)> {
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let f: Vec<&str> = rest.split_whitespace().collect();
     // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
     let utime: f64 = f.get(11)?.parse().ok()?;
     let stime: f64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) / clock_ticks())
+    Some((utime / clock_ticks(), stime / clock_ticks()))
+}
+
+/// User and system CPU seconds of one thread (clock ticks; for the split, not for the total).
+pub fn thread_user_sys_s(pid: u32, tid: u32) -> Option<(f64, f64)> {
+    parse_stat_user_sys_s(&std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?)
+}
+
+/// The calling thread's id.
+pub fn this_tid() -> u32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as u32 }
 }
 
 fn clock_ticks() -> f64 {

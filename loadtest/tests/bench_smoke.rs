@@ -7,9 +7,9 @@ use plenum_loadtest::bench::{BenchConfig, bench_forward};
 #[test]
 #[ignore = "a benchmark run: run alone by the load-test step of scripts/test.sh (cargo test -- --ignored)"]
 fn bench_forward_small_produces_a_complete_result() {
-    let r = bench_forward(BenchConfig { fanout: 5, seconds: 3.0, rate: 100, payload: 1200 }).expect("bench runs");
+    let r = bench_forward(BenchConfig { fanout: 5, seconds: 3.0, rate: 100, payload: 1200, initial_estimate_bps: None }).expect("bench runs");
     let v = serde_json::to_value(&r).unwrap();
-    for key in ["fanout", "sfu_ns_per_packet", "naive_ns_per_packet", "ratio", "sfu_bwe", "warmup_s"] {
+    for key in ["fanout", "sfu_ns_per_packet", "naive_ns_per_packet", "ratio", "sfu_bwe", "warmup_s", "sfu_user_ns_per_packet", "sfu_sys_ns_per_packet", "naive_sys_ns_per_packet", "sfu_initial_estimate_bps"] {
         assert!(!v[key].is_null(), "{key} present");
     }
     assert_eq!(r.fanout, 5);

@@ -95,6 +95,7 @@ impl Server {
             media_addr: config.media_addr,
             public_ip: config.public_ip,
             workers: config.workers,
+            initial_estimate_bps: None,
         })?;
 
         let web = match &config.web_dir {

@@ -23,6 +23,13 @@ pub struct BenchConfig {
     pub seconds: f64,
     pub rate: u32,
     pub payload: usize,
+    /// The SFU's initial bandwidth estimate per subscriber (bit/s); `None`: the SFU's default.
+    pub initial_estimate_bps: Option<u64>,
+}
+
+/// An initial estimate that lets the stream through at once: the stream's rate with headers, plus 50 %.
+pub fn initial_estimate_for(rate: u32, payload: usize) -> u64 {
+    (rate as u64 * (payload as u64 + 28 + 28) * 8) * 3 / 2
 }
 
 pub const WARMUP: Duration = Duration::from_secs(2);
@@ -33,6 +40,14 @@ pub struct BenchResult {
     pub sfu_ns_per_packet: f64,
     pub naive_ns_per_packet: f64,
     pub ratio: f64,
+    /// The same CPU time split into user and kernel time (from `/proc/.../stat`, 10-ms ticks): the kernel part
+    /// is the UDP stack on loopback, the user part the forwarding logic, SRTP and congestion control.
+    pub sfu_user_ns_per_packet: f64,
+    pub sfu_sys_ns_per_packet: f64,
+    pub naive_user_ns_per_packet: f64,
+    pub naive_sys_ns_per_packet: f64,
+    /// Initial bandwidth estimate the SFU gave each subscriber connection (bit/s); congestion control adapts it.
+    pub sfu_initial_estimate_bps: u64,
     /// Whether the SFU ran with congestion control (it exports per-subscriber bandwidth estimates).
     pub sfu_bwe: bool,
     /// Time from the first packet to the measurement window (with congestion control the estimates must first
@@ -40,6 +55,9 @@ pub struct BenchResult {
     pub warmup_s: f64,
     /// Videos the SFU's allocator still paused when the window started (0 = everyone received everything).
     pub sfu_videos_paused_in_window: f64,
+    /// Whether the window measured full-rate forwarding: nothing paused at its start and at least 90 % of
+    /// `fanout × rate` packets forwarded per second. A `false` figure is not comparable with the naive one.
+    pub window_valid: bool,
     pub rate_pps: u32,
     pub payload_bytes: usize,
     pub seconds: f64,
@@ -65,9 +83,16 @@ pub fn bench_forward(cfg: BenchConfig) -> Result<BenchResult, LoadError> {
         sfu_ns_per_packet: s.ns_per_packet,
         naive_ns_per_packet: n.ns_per_packet,
         ratio: s.ns_per_packet / n.ns_per_packet,
+        sfu_user_ns_per_packet: s.user_sys_s.0 * 1e9 / s.forwarded.max(1) as f64,
+        sfu_sys_ns_per_packet: s.user_sys_s.1 * 1e9 / s.forwarded.max(1) as f64,
+        naive_user_ns_per_packet: n.user_sys_s.0 * 1e9 / n.forwarded.max(1) as f64,
+        naive_sys_ns_per_packet: n.user_sys_s.1 * 1e9 / n.forwarded.max(1) as f64,
+        sfu_initial_estimate_bps: cfg.initial_estimate_bps.unwrap_or(plenum_sfu::core::participant::INITIAL_ESTIMATE_BPS),
         sfu_bwe: s.bwe,
         warmup_s: s.warmup_s,
         sfu_videos_paused_in_window: s.paused_at_window,
+        window_valid: s.paused_at_window == 0.0
+            && s.forwarded as f64 >= 0.9 * cfg.fanout as f64 * cfg.rate as f64 * s.seconds,
         rate_pps: cfg.rate,
         payload_bytes: cfg.payload,
         seconds: s.seconds,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::set_buffers;
 use crate::error::LoadError;
-use crate::probe::this_thread_cpu_ns;
+use crate::probe::{this_thread_cpu_ns, this_tid, thread_user_sys_s};
 use super::poll_readable;
 
 pub struct NaiveResult {
@@ -17,6 +17,8 @@ pub struct NaiveResult {
     pub forwarded: u64,
     pub received_by_sinks: u64,
     pub sent_by_source: u64,
+    /// User and system CPU seconds of the forwarding thread over the window.
+    pub user_sys_s: (f64, f64),
 }
 
 fn bind() -> Result<UdpSocket, LoadError> {
@@ -78,7 +80,9 @@ pub fn run(fanout: usize, rate: u32, size: usize, warmup: Duration, seconds: f64
     let mut buf = vec![0u8; 2048];
     let mut forwarded = 0u64;
     let begin = Instant::now();
-    let mut window: Option<(Instant, u64, u64)> = None;
+    let mut window: Option<(Instant, u64, u64, (f64, f64))> = None;
+    let (pid, tid) = (std::process::id(), this_tid());
+    let user_sys = || thread_user_sys_s(pid, tid).unwrap_or((0.0, 0.0));
     let result = loop {
         if let Ok((n, _)) = fwd.recv_from(&mut buf) {
             for a in &sink_addrs {
@@ -89,16 +93,17 @@ pub fn run(fanout: usize, rate: u32, size: usize, warmup: Duration, seconds: f64
         }
         let now = Instant::now();
         match window {
-            None if now >= begin + warmup => window = Some((now, this_thread_cpu_ns(), forwarded)),
-            Some((t0, cpu0, f0)) if now >= t0 + Duration::from_secs_f64(seconds) => {
+            None if now >= begin + warmup => window = Some((now, this_thread_cpu_ns(), forwarded, user_sys())),
+            Some((t0, cpu0, f0, us0)) if now >= t0 + Duration::from_secs_f64(seconds) => {
                 let cpu = this_thread_cpu_ns() - cpu0;
                 let n = forwarded - f0;
-                break (cpu as f64 / n.max(1) as f64, n);
+                let us = user_sys();
+                break (cpu as f64 / n.max(1) as f64, n, (us.0 - us0.0, us.1 - us0.1));
             }
             _ => {}
         }
         if now > begin + warmup + Duration::from_secs_f64(seconds) + Duration::from_secs(30) {
-            break (f64::NAN, 0);
+            break (f64::NAN, 0, (0.0, 0.0));
         }
     };
     stop.store(true, Ordering::Relaxed);
@@ -109,5 +114,6 @@ pub fn run(fanout: usize, rate: u32, size: usize, warmup: Duration, seconds: f64
         forwarded: result.1,
         received_by_sinks: got.load(Ordering::Relaxed),
         sent_by_source: sent,
+        user_sys_s: result.2,
     })
 }

@@ -13,7 +13,7 @@ use super::{BenchConfig, WARMUP, poll_readable};
 use crate::client::set_buffers;
 use crate::error::LoadError;
 use crate::peer::{Peer, PeerEvent};
-use crate::probe::{metric_sum, thread_cpu_ns, threads_named};
+use crate::probe::{metric_sum, thread_cpu_ns, thread_user_sys_s, threads_named};
 
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 const FORWARDED: &str = "plenum_sfu_rtp_packets_forwarded_total";
@@ -36,6 +36,8 @@ pub struct SfuResult {
     pub warmup_s: f64,
     /// Videos the SFU had paused when the window started (0 unless the warm-up limit was hit).
     pub paused_at_window: f64,
+    /// User and system CPU seconds of the worker over the window.
+    pub user_sys_s: (f64, f64),
 }
 
 struct Leg {
@@ -67,7 +69,7 @@ pub fn run(cfg: BenchConfig) -> Result<SfuResult, LoadError> {
         let text = metrics.render();
         text.lines().filter(|l| l.starts_with("plenum_sfu_") && !l.contains("_bytes_")).collect::<Vec<_>>().join("; ")
     };
-    let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().map_err(|_| LoadError::Arg("addr".into()))?, public_ip: None, workers: 1 })
+    let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().map_err(|_| LoadError::Arg("addr".into()))?, public_ip: None, workers: 1, initial_estimate_bps: cfg.initial_estimate_bps })
         .map_err(|e| LoadError::Sfu(e.to_string()))?;
     let result = drive(&sfu, cfg, &counters_now).map_err(|e| match e {
         LoadError::Sfu(m) => LoadError::Sfu(format!("{m} [SFU counters: {}]", sfu_counters())),
@@ -126,7 +128,8 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
     let (first, rest) = (payload(true), payload(false));
     let mut media_from: Option<Instant> = None;
     let mut sent = 0u64;
-    let mut window: Option<(Instant, u64, u64, u64)> = None;
+    let mut window: Option<(Instant, u64, u64, u64, (f64, f64))> = None;
+    let user_sys = || thread_user_sys_s(pid, tid).unwrap_or((0.0, 0.0));
     let mut last_fwd = 0u64;
     // (time, counter) at the previous flush, for the forwarding rate.
     let mut last_flush: Option<(Instant, u64)> = None;
@@ -223,12 +226,13 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
             let warm = (paused == 0.0 && full_rate) || now >= from + WARMUP_MAX;
             match window {
                 None if flushed && warm => {
-                    window = Some((now, thread_cpu_ns(std::process::id(), tid).unwrap_or(0), fwd, received));
+                    window = Some((now, thread_cpu_ns(pid, tid).unwrap_or(0), fwd, received, user_sys()));
                     warmup_s = now.duration_since(from).as_secs_f64();
                     paused_at_window = paused;
                 }
-                Some((w0, cpu0, f0, r0)) if flushed && now.duration_since(w0).as_secs_f64() >= cfg.seconds => {
-                    let cpu = thread_cpu_ns(std::process::id(), tid).unwrap_or(0).saturating_sub(cpu0);
+                Some((w0, cpu0, f0, r0, us0)) if flushed && now.duration_since(w0).as_secs_f64() >= cfg.seconds => {
+                    let cpu = thread_cpu_ns(pid, tid).unwrap_or(0).saturating_sub(cpu0);
+                    let us = user_sys();
                     let n = fwd - f0;
                     return Ok(SfuResult {
                         ns_per_packet: cpu as f64 / n.max(1) as f64,
@@ -241,6 +245,7 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
                         bwe,
                         warmup_s,
                         paused_at_window,
+                        user_sys_s: (us.0 - us0.0, us.1 - us0.1),
                     });
                 }
                 _ => {}

@@ -5,6 +5,7 @@
 
 mod metrics;
 mod placement;
+mod udp;
 mod worker;
 
 use std::collections::HashMap;
@@ -28,6 +29,9 @@ pub struct SfuConfig {
     pub public_ip: Option<IpAddr>,
     /// Number of worker threads (0 = one per core).
     pub workers: usize,
+    /// Initial bandwidth estimate of every subscriber connection (bit/s); `None`: the default
+    /// (`core::participant::INITIAL_ESTIMATE_BPS`). Congestion control adapts it from the first feedback on.
+    pub initial_estimate_bps: Option<u64>,
 }
 
 /// Receives the events of one participant, called on the worker thread: keep it cheap (send to a channel).
@@ -93,9 +97,13 @@ impl Sfu {
             let waker = Arc::new(mio::Waker::new(poll.registry(), worker::WAKER).map_err(SfuError::Spawn)?);
             let advertised = SocketAddr::new(public_ip, bound.port());
             let (tx, rx) = crossbeam_channel::unbounded();
+            let mut shard = Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed());
+            if let Some(bps) = cfg.initial_estimate_bps {
+                shard.set_initial_estimate(bps);
+            }
             let w = Worker {
                 index: i,
-                shard: Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed()),
+                shard,
                 socket,
                 poll,
                 commands: rx,
