@@ -1,14 +1,14 @@
-//! Criterion benchmarks of the SFU's per-packet building blocks: the Forwarder (seq/timestamp rewriting of one
-//! DownTrack) and the DatagramIndex (which connection a datagram belongs to).
-//!
-//! The Allocator (layer allocation per subscriber) does not exist yet in `plenum-sfu`; add its benchmark here when
-//! it lands. Run: `cargo bench -p plenum-loadtest --bench forwarding`.
+//! Criterion benchmarks of the SFU's building blocks: per packet, the Forwarder (seq/timestamp rewriting of one
+//! DownTrack) and the DatagramIndex (which connection a datagram belongs to); per subscriber and allocation
+//! round, the Allocator (which layer of every video fits the subscriber's estimate).
+//! Run: `cargo bench -p plenum-loadtest --bench forwarding`.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use plenum_sfu::core::allocator::{Decision, Demand, Priority, allocate};
 use plenum_sfu::core::forwarder::Forwarder;
 use plenum_sfu::core::index::{ConnKey, DatagramIndex};
 use plenum_sfu::{ParticipantId, PcTarget};
@@ -109,5 +109,45 @@ fn index(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, forwarder, index);
+/// The videos one subscriber of a room of `n + 1` sees: one speaker, the rest cameras in simulcast (l/m/h at
+/// 150k/500k/1.5M), tile wishes mixed like a gallery (a third large, a third small, a third off-screen), and
+/// what it received in the previous round.
+fn room_demands(n: usize) -> Vec<Demand> {
+    (0..n)
+        .map(|i| Demand {
+            priority: if i == 0 { Priority::Speaker } else { Priority::Other },
+            layers: [Some(150_000), Some(500_000), Some(1_500_000)],
+            max_layer: match i % 3 {
+                0 => Some(2),
+                1 => Some(0),
+                _ => None,
+            },
+            current: if i % 3 == 2 { None } else { Some((i % 2) as u8) },
+        })
+        .collect()
+}
+
+fn allocator(c: &mut Criterion) {
+    let mut g = c.benchmark_group("allocator");
+    let (mut order, mut out) = (Vec::new(), Vec::new());
+    for (name, videos, budget) in [
+        // Everything fits: every wish granted.
+        ("9_videos_plenty", 9, 20_000_000u64),
+        // A 10-person meeting on a 1.5 Mbit/s estimate: some videos pause.
+        ("9_videos_constrained", 9, 1_500_000),
+        // A 50-person gallery at 5 Mbit/s.
+        ("49_videos_constrained", 49, 5_000_000),
+        // A 150-person room (the design's upper meeting size).
+        ("149_videos_constrained", 149, 5_000_000),
+    ] {
+        let demands = room_demands(videos);
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(allocate(black_box(budget), 64_000, black_box(&demands), &mut order, &mut out)))
+        });
+        assert!(out.iter().any(|d| matches!(d, Decision::Layer(_))), "{name}: something is forwarded");
+    }
+    g.finish();
+}
+
+criterion_group!(benches, forwarder, index, allocator);
 criterion_main!(benches);
