@@ -59,18 +59,10 @@ pub struct Participant {
 }
 
 impl Participant {
-    /// `initial_estimate_bps`: the subscriber connection's bandwidth estimate until TWCC feedback refines it
-    /// (normally [`INITIAL_ESTIMATE_BPS`]).
-    pub fn new(
-        id: ParticipantId,
-        room: RoomId,
-        local: SocketAddr,
-        now: Instant,
-        initial_estimate_bps: u64,
-    ) -> Result<Self, String> {
+    pub fn new(id: ParticipantId, room: RoomId, local: SocketAddr, now: Instant) -> Result<Self, String> {
         let mut publisher = rtc_config().build(now);
         // Congestion control (TWCC, probing) on what the SFU sends.
-        let mut subscriber = rtc_config().enable_bwe(Some(Bitrate::bps(initial_estimate_bps))).build(now);
+        let mut subscriber = rtc_config().enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE_BPS))).build(now);
         let cand = Candidate::host(local, "udp").map_err(|e| format!("local candidate {local}: {e}"))?;
         publisher.add_local_candidate(cand.clone());
         subscriber.add_local_candidate(cand);
@@ -88,7 +80,7 @@ impl Participant {
             ice_restart: false,
             restart_ufrag: None,
             input_errors: 0,
-            estimate_bps: initial_estimate_bps,
+            estimate_bps: INITIAL_ESTIMATE_BPS,
             allocated_bps: 0,
             nack_counts: Vec::new(),
         })

@@ -88,8 +88,6 @@ pub struct Shard {
     pub(crate) scratch_dts: Vec<usize>,
     pub(crate) scratch_order: Vec<usize>,
     pub(crate) scratch_decisions: Vec<Decision>,
-    /// Every new subscriber connection's bandwidth estimate before feedback arrives.
-    pub(crate) initial_estimate_bps: u64,
 }
 
 impl Shard {
@@ -117,15 +115,7 @@ impl Shard {
             scratch_dts: Vec::new(),
             scratch_order: Vec::new(),
             scratch_decisions: Vec::new(),
-            initial_estimate_bps: super::participant::INITIAL_ESTIMATE_BPS,
         }
-    }
-
-    /// Start new subscriber connections from this bandwidth estimate instead of
-    /// [`super::participant::INITIAL_ESTIMATE_BPS`] (benchmarks that need full rate at once; congestion control
-    /// still adapts it from the first feedback on).
-    pub fn set_initial_estimate(&mut self, bps: u64) {
-        self.initial_estimate_bps = bps;
     }
 
     // ------------------------------------------------------------------ input
@@ -135,7 +125,7 @@ impl Shard {
         if self.participants.contains_key(&id) {
             return Err(JoinError::AlreadyJoined(id));
         }
-        let mut p = Participant::new(id, room.clone(), self.local, now, self.initial_estimate_bps).map_err(JoinError::Setup)?;
+        let mut p = Participant::new(id, room.clone(), self.local, now).map_err(JoinError::Setup)?;
         for target in [PcTarget::Publisher, PcTarget::Subscriber] {
             let ufrag = p.ufrag(target);
             self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target });

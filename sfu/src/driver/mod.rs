@@ -97,13 +97,10 @@ impl Sfu {
             let waker = Arc::new(mio::Waker::new(poll.registry(), worker::WAKER).map_err(SfuError::Spawn)?);
             let advertised = SocketAddr::new(public_ip, bound.port());
             let (tx, rx) = crossbeam_channel::unbounded();
-            let mut shard = Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed());
-            if let Some(bps) = cfg.initial_estimate_bps {
-                shard.set_initial_estimate(bps);
-            }
             let w = Worker {
                 index: i,
-                shard,
+                shard: Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed()),
+                initial_estimate_bps: cfg.initial_estimate_bps,
                 socket,
                 poll,
                 commands: rx,

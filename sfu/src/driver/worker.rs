@@ -36,6 +36,8 @@ pub(crate) enum WorkerCmd {
 pub(crate) struct Worker {
     pub index: usize,
     pub shard: Shard,
+    /// See [`super::SfuConfig::initial_estimate_bps`].
+    pub initial_estimate_bps: Option<u64>,
     pub socket: UdpSocket,
     pub poll: Poll,
     pub commands: Receiver<WorkerCmd>,
@@ -62,6 +64,9 @@ impl Worker {
                 match cmd {
                     WorkerCmd::Join { room, id, mut sink } => match self.shard.join(now, room, id) {
                         Ok(()) => {
+                            if let Some(bps) = self.initial_estimate_bps {
+                                set_initial_estimate(&mut self.shard, id, bps);
+                            }
                             self.sinks.insert(id, sink);
                         }
                         Err(e) => {
@@ -127,6 +132,15 @@ impl Worker {
                 self.placement.lock().unwrap_or_else(|p| p.into_inner()).left(id);
             }
         }
+    }
+}
+
+/// Restart a new participant's subscriber bandwidth estimation from `bps` (congestion control adapts it from
+/// the first feedback on).
+fn set_initial_estimate(shard: &mut Shard, id: ParticipantId, bps: u64) {
+    if let Some(p) = shard.participants.get_mut(&id) {
+        p.subscriber.bwe().reset(str0m::bwe::Bitrate::bps(bps));
+        p.estimate_bps = bps;
     }
 }
 
