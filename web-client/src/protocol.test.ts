@@ -119,3 +119,17 @@ describe('parseServerMessage', () => {
     }
   });
 });
+
+describe('lobby and moderation messages', () => {
+  it('parses lobby, lobby_waiting, room_locked and moderated', () => {
+    expect(parseServerMessage('{"type":"lobby","waiting":[{"sid":"p4","identity":"g","name":"Gast","guest":true},{"bad":1}]}')).toEqual({
+      type: 'lobby',
+      waiting: [{ sid: 'p4', identity: 'g', name: 'Gast', guest: true }],
+    });
+    expect(parseServerMessage('{"type":"lobby_waiting","moderators_present":false}')).toEqual({ type: 'lobby_waiting', moderators_present: false });
+    expect(parseServerMessage('{"type":"room_locked","locked":true,"by":"p1"}')).toEqual({ type: 'room_locked', locked: true, by: 'p1' });
+    expect(parseServerMessage('{"type":"moderated","action":"remove","by":"p1","ban":true}')).toEqual({ type: 'moderated', action: 'remove', by: 'p1', ban: true });
+    expect(parseServerMessage('{"type":"moderated","action":"explode","by":"p1"}')).toBeNull();
+    expect(parseServerMessage('{"type":"lobby","waiting":5}')).toBeNull();
+  });
+});

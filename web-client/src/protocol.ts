@@ -116,7 +116,24 @@ export interface PingMsg {
   id: number;
 }
 
+export interface LobbyResponseMsg {
+  type: 'lobby_response';
+  /** One waiting person, or everyone with `all`. */
+  sid?: string;
+  all?: boolean;
+  admit: boolean;
+}
+export type ModerateAction = 'mute' | 'mute_all' | 'ask_unmute' | 'stop_video' | 'stop_screen' | 'remove' | 'lock' | 'unlock' | 'end';
+export interface ModerateMsg {
+  type: 'moderate';
+  action: ModerateAction;
+  sid?: string;
+  ban?: boolean;
+}
+
 export type ClientMessage =
+  | LobbyResponseMsg
+  | ModerateMsg
   | JoinMsg
   | ResumeMsg
   | PublishOfferMsg
@@ -216,6 +233,34 @@ export interface DrainingMsg {
   type: 'draining';
   seconds: number;
 }
+export interface LobbyEntry {
+  sid: string;
+  identity: string;
+  name: string;
+  guest: boolean;
+}
+/** To moderators: who waits in the lobby now. */
+export interface LobbyMsg {
+  type: 'lobby';
+  waiting: LobbyEntry[];
+}
+/** To someone in the lobby: still waiting; whether a moderator is there to admit them. */
+export interface LobbyWaitingMsg {
+  type: 'lobby_waiting';
+  moderators_present: boolean;
+}
+export interface RoomLockedMsg {
+  type: 'room_locked';
+  locked: boolean;
+  by: string;
+}
+/** To the participant a moderator acted on. */
+export interface ModeratedMsg {
+  type: 'moderated';
+  action: 'mute' | 'ask_unmute' | 'stop_video' | 'stop_screen' | 'remove';
+  by: string;
+  ban: boolean;
+}
 export interface PongMsg {
   type: 'pong';
   id: number;
@@ -242,7 +287,11 @@ export type ErrorCode =
   | 'resume_failed'
   | 'forbidden'
   | 'unknown_track'
-  | 'draining';
+  | 'draining'
+  | 'room_locked'
+  | 'banned'
+  | 'lobby_denied'
+  | 'meeting_ended';
 
 export interface ErrorMsg {
   type: 'error';
@@ -267,6 +316,10 @@ export type ServerMessage =
   | VideoPausedMsg
   | PublisherLayersMsg
   | DrainingMsg
+  | LobbyMsg
+  | LobbyWaitingMsg
+  | RoomLockedMsg
+  | ModeratedMsg
   | PongMsg
   | ErrorMsg;
 

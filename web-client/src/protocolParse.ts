@@ -6,6 +6,7 @@ import {
   TRACK_SOURCES,
   type ChatEntry,
   type IceServer,
+  type ModeratedMsg,
   type Participant,
   type RoomState,
   type ServerMessage,
@@ -125,6 +126,22 @@ export function parseServerMessage(text: string): ServerMessage | null {
     }
     case 'draining':
       return typeof v.seconds === 'number' && v.seconds >= 0 ? { type: 'draining', seconds: v.seconds } : null;
+    case 'lobby': {
+      if (!Array.isArray(v.waiting)) return null;
+      const waiting = v.waiting.filter((e): e is Record<string, unknown> => isObj(e) && isStr(e.sid) && isStr(e.name));
+      return {
+        type: 'lobby',
+        waiting: waiting.map((e) => ({ sid: e.sid as string, name: e.name as string, identity: isStr(e.identity) ? e.identity : '', guest: e.guest === true })),
+      };
+    }
+    case 'lobby_waiting':
+      return { type: 'lobby_waiting', moderators_present: v.moderators_present === true };
+    case 'room_locked':
+      return typeof v.locked === 'boolean' ? { type: 'room_locked', locked: v.locked, by: isStr(v.by) ? v.by : '' } : null;
+    case 'moderated':
+      return ['mute', 'ask_unmute', 'stop_video', 'stop_screen', 'remove'].includes(v.action as string)
+        ? { type: 'moderated', action: v.action as ModeratedMsg['action'], by: isStr(v.by) ? v.by : '', ban: v.ban === true }
+        : null;
     case 'pong':
       return typeof v.id === 'number' ? { type: 'pong', id: v.id } : null;
     case 'error':

@@ -2,7 +2,7 @@
 // client knows about the room. UI components read snapshots (useSyncExternalStore) and call the actions; no WebRTC
 // in components.
 
-import { MAX_CHAT_CHARS, PROTOCOL_VERSION, type ClientMessage, type PcTarget, type ServerMessage } from './protocol';
+import { MAX_CHAT_CHARS, PROTOCOL_VERSION, type ClientMessage, type ModerateAction, type ModeratedMsg, type PcTarget, type ServerMessage } from './protocol';
 import { SignalingClient, browserSocketFactory, type SocketFactory } from './signaling';
 import { browserPcFactory, type PcFactory } from './peer';
 import { applyRoomMessage, emptyRoom, type RoomModel } from './roomState';
@@ -37,6 +37,8 @@ export class MeetingSession {
   private attempt = 0;
   private pingId = 0;
   private screenStream: MediaStream | null = null;
+  /** A moderator removed us: how to show the `removed` error that follows. */
+  private removedAs: string | null = null;
   private readonly sizer = new VideoSizer();
   private view: View = emptyView;
   private sizesTimer: ReturnType<typeof setTimeout> | null = null;
@@ -70,6 +72,9 @@ export class MeetingSession {
       mediaTrouble: false,
       pausedVideo: new Set(),
       drainingUntil: null,
+      moderatorsPresent: false,
+      lobby: [],
+      locked: false,
       fatal: null,
       notice: null,
     };
@@ -131,6 +136,16 @@ export class MeetingSession {
 
   setHand(raised: boolean): void {
     this.sendOrQueue({ type: 'hand', raised });
+  }
+
+  /** A moderator admits or denies someone waiting in the lobby (`null`: everyone). */
+  answerLobby(sid: string | null, admit: boolean): void {
+    this.sendOrQueue(sid === null ? { type: 'lobby_response', all: true, admit } : { type: 'lobby_response', sid, admit });
+  }
+
+  /** A moderator acts on a participant or the room (the server checks the grant). */
+  moderate(action: ModerateAction, sid?: string, ban?: boolean): void {
+    this.sendOrQueue({ type: 'moderate', action, ...(sid ? { sid } : {}), ...(ban ? { ban: true } : {}) });
   }
 
   /** A moderator lowers someone else's hand (the server checks the grant). */
@@ -241,7 +256,7 @@ export class MeetingSession {
     const on = (msg: ServerMessage) => {
       if (this.signaling === sig) this.handle(msg);
     };
-    for (const type of ['joined', 'resumed', 'publish_answer', 'subscribe_offer', 'participant_joined', 'participant_updated', 'participant_left', 'track_published', 'track_unpublished', 'chat', 'hand_changed', 'speakers', 'video_paused', 'publisher_layers', 'draining', 'error'] as const) {
+    for (const type of ['joined', 'resumed', 'publish_answer', 'subscribe_offer', 'participant_joined', 'participant_updated', 'participant_left', 'track_published', 'track_unpublished', 'chat', 'hand_changed', 'speakers', 'video_paused', 'publisher_layers', 'draining', 'lobby', 'lobby_waiting', 'room_locked', 'moderated', 'error'] as const) {
       sig.on(type, on as never);
     }
   }
@@ -294,6 +309,18 @@ export class MeetingSession {
       case 'draining':
         this.set({ drainingUntil: Date.now() + msg.seconds * 1000 });
         return;
+      case 'lobby_waiting':
+        this.heartbeat.start();
+        this.set({ phase: 'lobby', moderatorsPresent: msg.moderators_present });
+        return;
+      case 'lobby':
+        this.set({ lobby: msg.waiting });
+        return;
+      case 'room_locked':
+        this.set({ locked: msg.locked });
+        return;
+      case 'moderated':
+        return this.moderated(msg);
       case 'error':
         return this.handleError(msg.code, msg.message, msg.fatal);
       default:
@@ -301,7 +328,21 @@ export class MeetingSession {
     }
   }
 
+  /** A moderator acted on us: turn off what they stopped (the SFU already stopped forwarding it) and say so. */
+  private moderated(msg: ModeratedMsg): void {
+    if (msg.action === 'mute') this.setMuted(true);
+    if (msg.action === 'stop_video') void this.setCameraOff(true);
+    if (msg.action === 'stop_screen') this.stopScreenShare();
+    if (msg.action === 'remove') {
+      // The fatal `removed` error follows: shown as this.
+      this.removedAs = msg.ban ? 'moderated_ban' : 'removed_by_moderator';
+      return;
+    }
+    this.set({ notice: { code: `moderated_${msg.action}`, message: '' } });
+  }
+
   private handleError(code: string, message: string, fatal: boolean): void {
+    if (fatal && code === 'removed' && this.removedAs) return this.fail({ code: this.removedAs, message });
     if (fatal) return this.fail({ code, message });
     if (code === 'resume_failed') return this.rejoin();
     if (code === 'bad_sdp') this.link?.handleBadSdp();
@@ -390,7 +431,7 @@ export class MeetingSession {
   // ---- reconnecting ----
 
   private socketClosed(wasOpen: boolean): void {
-    if (this.snap.phase === 'connecting' && !this.resumeToken) {
+    if ((this.snap.phase === 'connecting' || this.snap.phase === 'lobby') && !this.resumeToken) {
       // Never got in: the server is not reachable (or refused us without an error).
       return this.fail({ code: wasOpen ? 'connection_lost' : 'connection_failed', message: '' });
     }

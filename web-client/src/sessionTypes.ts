@@ -5,8 +5,9 @@ import type { PcFactory } from './peer';
 import type { RoomModel } from './roomState';
 import type { ParticipantMedia } from './remoteMedia';
 import type { Quality } from './quality';
+import type { LobbyEntry } from './protocol';
 
-export type Phase = 'connecting' | 'joined' | 'reconnecting' | 'left' | 'failed';
+export type Phase = 'connecting' | 'lobby' | 'joined' | 'reconnecting' | 'left' | 'failed';
 
 export interface SessionError {
   code: string;
@@ -32,6 +33,12 @@ export interface SessionSnapshot {
   pausedVideo: ReadonlySet<string>;
   /** The server drains (restart): the meeting ends at the latest at this time (ms since the epoch, local clock). */
   drainingUntil: number | null;
+  /** In the lobby: whether a moderator is in the meeting to admit us. */
+  moderatorsPresent: boolean;
+  /** Moderators: who waits in the lobby. */
+  lobby: readonly LobbyEntry[];
+  /** A moderator locked the meeting. */
+  locked: boolean;
   /** Set when phase is 'failed'. */
   fatal: SessionError | null;
   /** The last non-fatal problem worth showing; cleared by `dismissNotice`. */

@@ -124,11 +124,11 @@ export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 3
 }
 
 /** `plenum token ...` with the server's environment; returns the join URL (re-based on the server's URL). */
-export function makeJoinUrl(server, bin, { room, identity, name, moderator = false, baseUrl = server.baseUrl }) {
+export function makeJoinUrl(server, bin, { room, identity, name, moderator = false, lobby = false, baseUrl = server.baseUrl }) {
   return new Promise((resolve, reject) => {
     execFile(
       bin,
-      ['token', '--room', room, '--identity', identity, '--name', name, ...(moderator ? ['--moderator'] : [])],
+      ['token', '--room', room, '--identity', identity, '--name', name, ...(moderator ? ['--moderator'] : []), ...(lobby ? ['--guest', '--lobby'] : [])],
       { env: server.env, timeout: 10_000 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`plenum token failed: ${err.message}\n${stderr}`));

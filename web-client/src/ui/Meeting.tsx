@@ -18,6 +18,7 @@ import { SettingsPanel } from './SettingsPanel';
 import { Announcer } from './Announcer';
 import { AudioSinks } from './AudioSinks';
 import { Banners } from './Banners';
+import { LobbyPanel, LobbyScreen } from './Lobby';
 import { QualityBadge } from './QualityBadge';
 import { useShortcuts } from './useShortcuts';
 import { useMutedHint } from './useMutedHint';
@@ -119,6 +120,7 @@ export function Meeting({ session, local, room, name, lang, onLang, onRejoin, on
 
   if (snap.phase === 'left') return <LeftScreen onRejoin={onRejoin} />;
   if (snap.phase === 'failed' && snap.fatal) return <FailedScreen code={snap.fatal.code} onRetry={onBackToStart} />;
+  if (snap.phase === 'lobby') return <LobbyScreen moderatorsPresent={snap.moderatorsPresent} onLeave={() => session.leave()} />;
 
   const tiles: StageTile[] = [
     {
@@ -159,8 +161,10 @@ export function Meeting({ session, local, room, name, lang, onLang, onRejoin, on
           {t.appName} · {room}
         </h1>
         <span className="count">{t.participantsCount(remotes.length + 1)}</span>
+        {snap.locked && <span className="tag" data-testid="locked-badge">{t.lockedBadge}</span>}
         <QualityBadge quality={snap.ownQuality} own />
       </header>
+      {self?.moderator && <LobbyPanel waiting={snap.lobby} onAnswer={(sid, admit) => session.answerLobby(sid, admit)} />}
       <Banners
         phase={snap.phase}
         mediaTrouble={snap.mediaTrouble}
@@ -197,6 +201,8 @@ export function Meeting({ session, local, room, name, lang, onLang, onRejoin, on
                 moderator={!!self?.moderator}
                 onLowerHand={(sid) => session.lowerHandOf(sid)}
                 onLowerOwnHand={() => session.setHand(false)}
+                onModerate={(action, sid, ban) => session.moderate(action, sid, ban)}
+                locked={snap.locked}
               />
             )}
             {panel === 'settings' && (

@@ -1,4 +1,4 @@
-import type { Participant } from '../protocol';
+import type { ModerateAction, Participant } from '../protocol';
 import type { RosterEntry } from '../roster';
 import { useT } from './i18nContext';
 import { CameraIcon, HandIcon, MicIcon } from './Icons';
@@ -11,6 +11,28 @@ export interface ParticipantsPanelProps {
   moderator: boolean;
   onLowerHand: (sid: string) => void;
   onLowerOwnHand: () => void;
+  /** Moderators: act on a participant (`sid`) or the room. */
+  onModerate?: (action: ModerateAction, sid?: string, ban?: boolean) => void;
+  locked?: boolean;
+}
+
+/** A moderator's buttons for one participant. */
+function ModeratorActions({ p, onModerate }: { p: Participant; onModerate: (action: ModerateAction, sid?: string, ban?: boolean) => void }) {
+  const t = useT();
+  const act = (action: ModerateAction, ban?: boolean) => () => onModerate(action, p.sid, ban);
+  return (
+    <span className="mod-actions" role="group" aria-label={t.modActionsFor(p.name)}>
+      {p.muted ? (
+        <button type="button" data-testid="mod-ask-unmute" onClick={act('ask_unmute')}>{t.modAskUnmute}</button>
+      ) : (
+        <button type="button" data-testid="mod-mute" onClick={act('mute')}>{t.modMute}</button>
+      )}
+      {!p.camera_off && <button type="button" data-testid="mod-stop-video" onClick={act('stop_video')}>{t.modStopVideo}</button>}
+      <button type="button" data-testid="mod-stop-screen" onClick={act('stop_screen')}>{t.modStopScreen}</button>
+      <button type="button" data-testid="mod-remove" onClick={act('remove')}>{t.modRemove}</button>
+      <button type="button" data-testid="mod-ban" onClick={act('remove', true)}>{t.modBan}</button>
+    </span>
+  );
 }
 
 function State({ p }: { p: Participant }) {
@@ -30,7 +52,7 @@ function State({ p }: { p: Participant }) {
 }
 
 /** Who is here (with microphone, camera and hand), and the raised hands in order. */
-export function ParticipantsPanel({ self, others, hands, moderator, onLowerHand, onLowerOwnHand }: ParticipantsPanelProps) {
+export function ParticipantsPanel({ self, others, hands, moderator, onLowerHand, onLowerOwnHand, onModerate, locked }: ParticipantsPanelProps) {
   const t = useT();
   const everyone = self ? [self, ...others] : [...others];
   const bySid = new Map(everyone.map((p) => [p.sid, p]));
@@ -65,6 +87,23 @@ export function ParticipantsPanel({ self, others, hands, moderator, onLowerHand,
       </section>
       <section aria-labelledby="people-title">
         <h3 id="people-title">{t.participantsCount(everyone.length)}</h3>
+        {moderator && onModerate && (
+          <div className="mod-room" role="group">
+            <button type="button" data-testid="mod-mute-all" onClick={() => onModerate('mute_all')}>{t.modMuteAll}</button>
+            <button type="button" data-testid="mod-lock" aria-pressed={!!locked} onClick={() => onModerate(locked ? 'unlock' : 'lock')}>
+              {locked ? t.modUnlock : t.modLock}
+            </button>
+            <button
+              type="button"
+              data-testid="mod-end"
+              onClick={() => {
+                if (typeof window === 'undefined' || window.confirm(t.modEndConfirm)) onModerate('end');
+              }}
+            >
+              {t.modEnd}
+            </button>
+          </div>
+        )}
         <ul className="people-list">
           {everyone.map((p) => (
             <li key={p.sid} data-testid="participant-entry" data-sid={p.sid}>
@@ -77,6 +116,7 @@ export function ParticipantsPanel({ self, others, hands, moderator, onLowerHand,
                 </span>
               )}
               <State p={p} />
+              {moderator && onModerate && p.sid !== self?.sid && <ModeratorActions p={p} onModerate={onModerate} />}
             </li>
           ))}
         </ul>
