@@ -105,12 +105,10 @@ impl Server {
         if !web.has_index().await {
             tracing::warn!("the web client is not built: run npm --prefix web-client run build");
         }
-        let shared = Arc::new(Shared::new(
-            Arc::new(sfu.clone()),
-            TokenKeys::new(secret.as_bytes()),
-            config.limits.clone(),
-            Vec::new(),
-        ));
+        let shared = Arc::new(
+            Shared::new(Arc::new(sfu.clone()), TokenKeys::new(secret.as_bytes()), config.limits.clone(), Vec::new())
+                .with_audit(Arc::new(audit.clone())),
+        );
         let readiness = Arc::new(Readiness::default());
         let workers = sfu.clone();
         readiness.add(health::check_fn("sfu", move || {

@@ -52,6 +52,24 @@ async fn a_guest_is_admitted_from_the_lobby_then_removed_with_a_ban() {
     let (mut again, refused) = join(&server, "guest", false, true).await;
     assert_eq!((refused["type"].clone(), refused["code"].clone()), (json!("error"), json!("banned")), "{refused}");
     assert!(recv_close(&mut again).await.is_some());
+
+    // Both moderator actions are in the server's audit log (written on a background task).
+    let audit = server.server.as_ref().expect("running").audit().clone();
+    let mut actions = Vec::new();
+    for _ in 0..50 {
+        let records = audit.list(20, None).await.expect("audit log readable");
+        actions = records.iter().map(|r| (r.action.clone(), r.actor_id.clone(), r.target_id.clone())).collect();
+        if actions.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    actions.sort();
+    let chair = Some("chair".to_owned());
+    assert_eq!(
+        actions,
+        [("participant.admit".to_owned(), chair.clone(), "guest".to_owned()), ("participant.ban".to_owned(), chair, "guest".to_owned())]
+    );
 }
 
 /// The sid of the moderator, as the guest saw it in `joined.participants`.

@@ -1,8 +1,8 @@
 //! Where moderator actions are recorded: who did what to whom, in which room, when.
 //!
-//! [`AuditSink`] is the hook; [`LogAudit`] writes each record as a structured log line (target `plenum::audit`).
-//! The accounts part's audit log (database) plugs in by implementing the trait and handing it to
-//! [`crate::session::Shared::with_audit`].
+//! [`AuditSink`] is the hook; [`LogAudit`] writes each record as a structured log line (target `plenum::audit`),
+//! and the server's database audit log ([`crate::audit::AuditLog`]) implements it too (the server uses that one,
+//! through [`crate::session::Shared::with_audit`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -79,5 +79,30 @@ impl MemoryAudit {
 impl AuditSink for MemoryAudit {
     fn record(&self, record: AuditRecord) {
         self.records.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+    }
+}
+
+/// Moderator actions go to the database audit log: `participant.<action>` on a person (target: their identity),
+/// `room.<action>` on the room. Written on a spawned task, so the session never waits for the database; a write
+/// that fails is logged.
+impl AuditSink for crate::audit::AuditLog {
+    fn record(&self, r: AuditRecord) {
+        use crate::audit::{Actor, AuditEntry};
+        let actor = Actor::new(r.actor_identity.clone(), r.actor_name.clone());
+        let entry = match (&r.target_identity, &r.target_name) {
+            (Some(id), Some(name)) => AuditEntry::new(actor, &format!("participant.{}", r.action), "participant", id, name),
+            _ => AuditEntry::new(actor, &format!("room.{}", r.action), "room", &r.room, &r.room),
+        }
+        .in_meeting(&r.room)
+        .with_details(serde_json::json!({ "room": r.room, "actor_sid": r.actor_sid }));
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return LogAudit.record(r);
+        };
+        let log = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = log.record(entry).await {
+                tracing::error!("cannot write the audit log, the moderator action was: {r:?}: {e}");
+            }
+        });
     }
 }
