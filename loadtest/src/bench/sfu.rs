@@ -24,6 +24,8 @@ const ESTIMATES: &str = "plenum_sfu_subscriber_estimate_bps";
 /// does not fit): warm up until nothing is paused and forwarding runs at full rate, at most this long.
 const WARMUP_MAX: Duration = Duration::from_secs(30);
 
+type WindowStart = (Instant, u64, u64, u64, (f64, f64));
+
 pub struct SfuResult {
     pub ns_per_packet: f64,
     pub forwarded: u64,
@@ -128,7 +130,8 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
     let (first, rest) = (payload(true), payload(false));
     let mut media_from: Option<Instant> = None;
     let mut sent = 0u64;
-    let mut window: Option<(Instant, u64, u64, u64, (f64, f64))> = None;
+    // (start, worker CPU ns, forwarded, received, (user s, system s)) at the window's start.
+    let mut window: Option<WindowStart> = None;
     let user_sys = || thread_user_sys_s(pid, tid).unwrap_or((0.0, 0.0));
     let mut last_fwd = 0u64;
     // (time, counter) at the previous flush, for the forwarding rate.
