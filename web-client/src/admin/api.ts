@@ -1,0 +1,88 @@
+// The REST API client: JSON, the session cookie, and the double-submit CSRF header on writes.
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  fields?: Record<string, string>;
+  opens_at?: string;
+  starts_at?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public body: ApiErrorBody,
+  ) {
+    super(body.message);
+  }
+}
+
+/** The value of cookie `name` in `cookies` (document.cookie), or null. */
+export function cookieValue(cookies: string, name: string): string | null {
+  for (const part of cookies.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return null;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (method !== 'GET') {
+    // The CSRF cookie comes with any API response; get one first if this page has none yet.
+    if (!cookieValue(document.cookie, 'plenum_csrf')) await fetch('/api/v1/me', { credentials: 'same-origin' });
+    headers['X-CSRF-Token'] = cookieValue(document.cookie, 'plenum_csrf') ?? '';
+  }
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return undefined as T;
+  const json: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = (json as { error?: ApiErrorBody } | null)?.error ?? { code: 'unknown', message: res.statusText };
+    throw new ApiError(res.status, err);
+  }
+  return json as T;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'staff';
+  version: number;
+}
+
+export interface Meeting {
+  id: string;
+  title: string;
+  description: string;
+  start: string;
+  end: string;
+  time_zone: string;
+  recurrence: { frequency: string; until?: string | null } | null;
+  next_start_utc: string | null;
+  owner: { id: string; name: string };
+  moderators: { id: string; name: string; email: string }[];
+  invitees: string[];
+  guests_allowed: boolean;
+  lobby: 'off' | 'guests' | 'everyone';
+  join_opens_minutes: number;
+  staff_link: string;
+  guest_link: string | null;
+  can_edit: boolean;
+  version: number;
+}
+
+export interface AuditRecord {
+  id: string;
+  at: string;
+  actor_name: string;
+  action: string;
+  target_type: string;
+  target_name: string;
+}
