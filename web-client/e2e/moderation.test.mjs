@@ -60,11 +60,21 @@ test('lobby, mute enforced by the SFU, remove with ban', { timeout: 120_000 }, a
         const b = await audioPackets(M.page, 'guest');
         return { ok: a !== null && b > a + 5, value: { a, b } };
       }, 10_000, 0);
+      // The control: the guest's own mute keeps packets (of silence) coming, so their stop below is the SFU's doing.
+      await G.page.getByTestId('mic-toggle').click();
+      await waitTileAttr(M.page, 'guest', 'data-muted', 'true');
+      await until('guest packets still flowing while self-muted', async () => {
+        const a = await audioPackets(M.page, 'guest');
+        await sleep(1000);
+        const b = await audioPackets(M.page, 'guest');
+        return { ok: a !== null && b > a + 20, value: { a, b } };
+      }, 5000, 0);
+      await G.page.getByTestId('mic-toggle').click();
+      await waitTileAttr(M.page, 'guest', 'data-muted', 'false');
       await M.page.getByTestId('people-toggle').click();
       await M.page.locator(`${entry} [data-testid="mod-mute"]`).click();
       await waitTileAttr(M.page, 'guest', 'data-muted', 'true');
       await G.page.locator('.notice', { hasText: 'stummgeschaltet' }).waitFor({ timeout: 5000 });
-      // A client-side mute alone would keep packets (of silence) coming: their stop shows the SFU's block.
       await until('no guest audio packets at the moderator', async () => {
         const a = await audioPackets(M.page, 'guest');
         await sleep(1000);
