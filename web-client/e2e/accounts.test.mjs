@@ -1,6 +1,6 @@
 // Scheduling in real browsers: an admin (created with `plenum admin create-user`) logs in, schedules a meeting in
-// the UI and copies its guest link; a guest opens the link, gives a name and joins; the admin joins through the
-// staff link as moderator, and they see each other.
+// the UI and copies its guest link; the admin joins through the staff link as moderator; a guest opens the guest
+// link, gives a name, waits in the lobby, is admitted, and the admin sees her.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { startServer } from './lib/server.mjs';
 import { launchParticipant } from './lib/browser.mjs';
 import { bin, checkPrerequisites, distDir, withSteps } from './lib/harness.mjs';
-import { join, tile, waitVideoPlaying } from './lib/meeting.mjs';
+import { join, tile, waitJoinedAndPublishing, waitVideoPlaying } from './lib/meeting.mjs';
 
 const PASSWORD = 'ein langes Passwort';
 
@@ -59,7 +59,8 @@ test('an admin schedules a meeting in the UI, a guest joins by the guest link', 
       await page.getByTestId('meeting-save').click();
       await page.getByText('the end must be after the start').waitFor();
       await page.getByTestId('meeting-end').fill(berlinLocal(60));
-      await page.getByLabel('Warteraum').selectOption('off');
+      // The lobby stays at its default: guests wait.
+      assert.equal(await page.getByLabel('Warteraum').inputValue(), 'guests');
       await page.getByTestId('meeting-save').click();
       const row = page.getByTestId('meeting-row').filter({ hasText: 'Sprechstunde' });
       await row.waitFor();
@@ -79,7 +80,10 @@ test('an admin schedules a meeting in the UI, a guest joins by the guest link', 
       assert.match(ics, /SUMMARY:Sprechstunde/);
     }, { critical: true });
 
-    await step('the guest opens the link, gives a name, and joins; the admin joins by the staff link', async () => {
+    await step('the admin joins by the staff link (moderator); the guest opens the guest link, names herself, waits in the lobby and is admitted', async () => {
+      await admin.page.goto(`${server.baseUrl}/m/${meetingId}`);
+      await admin.page.waitForURL(new RegExp(`/r/${meetingId}#token=`));
+      await join(admin, { url: admin.page.url() });
       const page = guest.page;
       await page.goto(guestLink);
       await page.getByTestId('guest-meeting-title').waitFor();
@@ -87,10 +91,15 @@ test('an admin schedules a meeting in the UI, a guest joins by the guest link', 
       await page.getByTestId('guest-name').fill('Gabi Gast');
       await page.getByTestId('guest-continue').click();
       await page.waitForURL(new RegExp(`/r/${meetingId}#token=`));
-      await join(guest, { url: page.url() });
-      await admin.page.goto(`${server.baseUrl}/m/${meetingId}`);
-      await admin.page.waitForURL(new RegExp(`/r/${meetingId}#token=`));
-      await join(admin, { url: admin.page.url() });
+      await page.getByTestId('join-button').waitFor();
+      await page.waitForFunction(() => !document.querySelector('[data-testid="join-button"]').disabled);
+      await page.getByTestId('join-button').click();
+      await page.getByTestId('lobby-screen').waitFor({ timeout: 10_000 });
+      const entry = admin.page.getByTestId('lobby-entry');
+      await entry.waitFor({ timeout: 10_000 });
+      assert.match(await entry.innerText(), /Gabi Gast/);
+      await admin.page.getByTestId('lobby-admit').click();
+      await waitJoinedAndPublishing(page);
       const guestIdentity = await page.evaluate(() => JSON.parse(atob(location.hash.split('token=')[1].split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub);
       assert.match(guestIdentity, /^guest-/);
       await waitVideoPlaying(admin.page, `${tile(guestIdentity)} video`, 'the guest\'s video at the admin');
