@@ -53,9 +53,21 @@ fn window_loss(r: &Received, from: Instant, to: Instant) -> (usize, usize) {
     ((hi - lo + 1) as usize, (lo..=hi).filter(|s| !all.contains(s)).count())
 }
 
-/// The layers of the packets that arrived between `from` and `to`, and how many packets that was.
+/// The layers of the packets that arrived between `from` and `to`, and how many packets that was. Late packets
+/// (retransmissions, below the highest sequence number seen before them) do not count: they show what was
+/// forwarded earlier.
 fn layers_between(r: &Received, from: Instant, to: Instant) -> (Vec<u8>, usize) {
-    let inside: Vec<u8> = r.layers.iter().filter(|(at, _, _)| *at >= from && *at <= to).map(|(_, l, _)| *l).collect();
+    let mut highest = None;
+    let mut inside = Vec::new();
+    for (seq, (at, l, _)) in r.seqs.iter().zip(&r.layers) {
+        let fresh = highest.is_none_or(|h| seq > h);
+        if fresh {
+            highest = Some(seq);
+            if *at >= from && *at <= to {
+                inside.push(*l);
+            }
+        }
+    }
     let mut distinct = inside.clone();
     distinct.sort();
     distinct.dedup();
@@ -63,8 +75,6 @@ fn layers_between(r: &Received, from: Instant, to: Instant) -> (Vec<u8>, usize) 
 }
 
 #[test]
-#[ignore = "known issue: under a 300 kbit/s cap str0m's estimate sinks to ~150-200 kbit/s after congestion and \
-            the low layer (150 kbit/s + audio) pauses for seconds; run with --ignored while tuning"]
 fn forwarded_layer_follows_a_capped_link() {
     let mut w = World::new(31);
     w.join_with("alice", ROOM, true);
@@ -83,13 +93,15 @@ fn forwarded_layer_follows_a_capped_link() {
     let (layers, n) = window(4.0, 10.0);
     assert_eq!(layers, vec![0], "low layer at 300 kbit/s");
     assert!(n >= 150, "the low layer flows: {n} packets in 6 s");
-    // Within a few seconds of 1.5 Mbit/s the high layer flows.
-    let (layers, n) = window(16.0, 22.0);
-    assert_eq!(layers, vec![2], "high layer at 1.5 Mbit/s");
-    assert!(n >= 600, "{n} packets in 6 s");
-    // After the cut it goes down within 3 s (to the low layer, or paused while the estimate recovers) ...
-    let (layers, _) = window(25.0, 26.0);
-    assert!(layers.is_empty() || layers == vec![0], "down within 3 s of the cut: {layers:?}");
+    // Within a few seconds of 1.5 Mbit/s the high layer flows (measured over 20 runs: 4-6.5 s; scheduled probes
+    // double the estimate about once a second, see probe.rs).
+    let (layers, n) = window(17.0, 22.0);
+    assert_eq!(layers, vec![2], "high layer within 7 s of 1.5 Mbit/s");
+    assert!(n >= 500, "{n} packets in 5 s");
+    // After the cut it goes down within 4 s (measured: 2-3.5 s; the last step waits for a keyframe of the low
+    // layer) to the low layer, or paused while the estimate recovers ...
+    let (layers, _) = window(26.0, 27.0);
+    assert!(layers.is_empty() || layers == vec![0], "down within 4 s of the cut: {layers:?}");
     // ... and then the low layer flows again.
     let (layers, n) = window(36.0, 40.0);
     assert_eq!(layers, vec![0]);
@@ -212,16 +224,15 @@ fn layers_nobody_wants_are_paused_at_the_publisher() {
 }
 
 #[test]
-#[ignore = "flaky: in about 1 run of 12 the estimate stalls below the high layer's rate for 40 s, so h is never \
-            resumed; run with --ignored while tuning the estimate ramp"]
 fn paused_layers_are_resumed_when_a_tile_grows() {
     let (mut w, alice, bob, track_id) = small_tile_world();
     // Bob enlarges the tile: h comes back and is forwarded.
     w.command(bob, ParticipantCommand::SetVideoSize { publisher: alice, track_id, width: 1280, height: 720 });
-    // The estimate has to grow from what the low layer needs to what the high layer needs: probing takes seconds
-    // (how many depends on the run: str0m's randomness changes packet sizes and timing).
+    // The estimate has to grow from what the low layer needs to what the high layer needs: scheduled probes
+    // (`probe.rs`) take a few seconds (how many depends on the run: str0m's randomness changes packet sizes and
+    // timing).
     let mut resumed_at = None;
-    for i in 1..=40 {
+    for i in 1..=10 {
         w.run_until(w.at(secs(10.0 + i as f64)));
         let h_on = layer_requests(&w, alice).last().is_some_and(|l| l[2] == ("h".to_string(), true));
         if h_on && video_from(&w, "bob", "alice").layer_at(w.now) == Some(2) {
@@ -229,7 +240,7 @@ fn paused_layers_are_resumed_when_a_tile_grows() {
             break;
         }
     }
-    let after = resumed_at.expect("h resumed at the publisher and forwarded to bob within 40 s");
+    let after = resumed_at.expect("h resumed at the publisher and forwarded to bob within 10 s");
     eprintln!("h back at bob {after} s after the tile grew");
     let t = w.now;
     w.run_until(t + secs(1.0));
@@ -255,3 +266,4 @@ fn a_hidden_tile_receives_no_video() {
     // And it is not reported as paused for bandwidth.
     assert!(!w.log.iter().any(|(_, id, e)| *id == bob && matches!(e, SfuEvent::VideoPaused { paused: true, .. })));
 }
+

@@ -97,7 +97,7 @@ impl Shard {
             demands.push(Demand { priority, layers: up.usable_layers(now), max_layer: dt.wanted, current: dt.current });
             dts.push(i);
         }
-        let budget = p.estimate_bps;
+        let budget = p.delivery.budget(now, p.estimate_bps);
         let mut order = std::mem::take(&mut self.scratch_order);
         let mut decisions = std::mem::take(&mut self.scratch_decisions);
         let summary = allocate(budget, audio, &demands, &mut order, &mut decisions);
@@ -134,11 +134,13 @@ impl Shard {
                 wanted_layers.push((dt.source, c));
             }
         }
-        // Probe towards what the wishes need; pad up to the next improvement so the estimate can show whether
-        // it fits (padding is capped by the estimate and suppressed on overuse).
+        // Sustain only the allocated rate (padding fills gaps while media pauses); find out whether more fits by
+        // short probes on a schedule (see `probe.rs`) rather than by padding up to the next step, which kept
+        // capped links congested.
         let desired = summary.desired_bps.max(summary.allocated_bps);
-        let minimum = (summary.allocated_bps + summary.next_step_bps).min(desired);
-        p.subscriber.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired));
+        let deficient = summary.next_step_bps > 0;
+        let probe_desired = p.probe.desired(now, p.estimate_bps, summary.allocated_bps, desired, deficient);
+        p.subscriber.bwe().set_bitrate(Bitrate::bps(summary.allocated_bps.min(probe_desired)), Bitrate::bps(probe_desired));
         p.allocated_bps = summary.allocated_bps;
         for (source, l) in wanted_layers {
             if let Some(layer) = self

@@ -6,9 +6,17 @@
 //! as far as the budget and the subscriber's wish (tile size) allow.
 //!
 //! Hysteresis: keeping what a video already receives may use a slack of 10 % over the estimate (estimates
-//! wobble; pausing and resuming a video costs a keyframe each time), raising never does.
+//! wobble; pausing and resuming a video costs a keyframe each time), raising never does. Pausing a video that
+//! flows is the costliest step (the picture freezes, resuming needs a keyframe and a higher estimate), and a
+//! send-side estimate sits below the link's real capacity for seconds after any congestion (measured in
+//! `sfu/tests/sim_media.rs`: ~160 kbit/s while 225 kbit/s crossed a 300 kbit/s link without loss). So the
+//! lowest layers of flowing videos may together overdraw the estimate by up to [`KEEP_LOWEST_OVERDRAW`]; a
+//! paused video resumes only when its lowest layer fits the estimate itself.
 
 use super::layers::MAX_LAYERS;
+
+/// Share of the estimate that keeping flowing videos at their lowest layer may overdraw (see the module docs).
+pub const KEEP_LOWEST_OVERDRAW: f64 = 0.3;
 
 /// Service order: lower value first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,6 +94,7 @@ pub fn allocate(
 
     let mut remaining = budget_bps.saturating_sub(audio_bps);
     let mut slack = budget_bps / 10;
+    let mut overdraw = (budget_bps as f64 * KEEP_LOWEST_OVERDRAW) as u64;
     let mut desired = audio_bps;
     let mut next_step = u64::MAX;
     // Take `cost` from the budget; keeping may dip into the slack.
@@ -111,6 +120,10 @@ pub fn allocate(
         }
         let cost = d.cost(low);
         if take(cost, d.current.is_some(), &mut remaining) {
+            out[i] = Decision::Layer(low);
+        } else if d.current.is_some() && cost - remaining <= overdraw {
+            overdraw -= cost - remaining;
+            remaining = 0;
             out[i] = Decision::Layer(low);
         } else {
             next_step = next_step.min(cost.saturating_sub(remaining));
@@ -184,6 +197,23 @@ mod tests {
         assert_eq!(out, vec![Decision::Paused, Decision::Layer(0)]);
         assert_eq!(s.allocated_bps, 250_000);
         assert_eq!(s.next_step_bps, 100_000, "50k left, the paused video's low layer needs 150k");
+    }
+
+    #[test]
+    fn flowing_videos_keep_their_lowest_layer_within_the_overdraw_but_paused_ones_need_room() {
+        let flowing = Demand { current: Some(0), ..cam(Some(0)) };
+        // 160k budget, 40k audio: 120k left for a 150k layer. Flowing: kept (30k of the 48k overdraw). Paused:
+        // stays paused.
+        let (out, _) = run(160_000, 40_000, &[flowing]);
+        assert_eq!(out, vec![Decision::Layer(0)]);
+        let (out, _) = run(160_000, 40_000, &[cam(Some(0))]);
+        assert_eq!(out, vec![Decision::Paused]);
+        // Two flowing videos at 200k: 160k left, the second low layer overdraws by 140k > 60k: paused.
+        let (out, _) = run(200_000, 40_000, &[flowing, flowing]);
+        assert_eq!(out, vec![Decision::Layer(0), Decision::Paused]);
+        // Far below the layer: paused.
+        let (out, _) = run(100_000, 40_000, &[flowing]);
+        assert_eq!(out, vec![Decision::Paused]);
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub fn rtc_config() -> RtcConfig {
         .enable_opus(true, false)
         .enable_vp8(true)
         .enable_h264(true)
-        // Per-media stats once a second: NACK counters for the metrics.
-        .set_stats_interval(Some(std::time::Duration::from_secs(1)))
+        // Stats twice a second: NACK counters for the metrics, and the send rate and loss that bound the
+        // subscriber's budget (`delivery.rs`; a cut link is noticed within half a second).
+        .set_stats_interval(Some(std::time::Duration::from_millis(500)))
 }
 
 pub struct Participant {
@@ -54,6 +55,10 @@ pub struct Participant {
     pub estimate_bps: u64,
     /// What the Allocator gave out last time (bit/s).
     pub allocated_bps: u64,
+    /// When to probe for more bandwidth while the allocation falls short.
+    pub probe: super::probe::ProbePlan,
+    /// The loss-free send rate under the estimate.
+    pub delivery: super::delivery::DeliveryFloor,
     /// Last cumulative NACK counts per mid: (received from the subscriber, sent to the publisher).
     pub nack_counts: Vec<(str0m::media::Mid, u64, u64)>,
 }
@@ -82,6 +87,8 @@ impl Participant {
             input_errors: 0,
             estimate_bps: INITIAL_ESTIMATE_BPS,
             allocated_bps: 0,
+            probe: Default::default(),
+            delivery: Default::default(),
             nack_counts: Vec::new(),
         })
     }

@@ -59,6 +59,8 @@ pub(crate) enum Note {
     Estimate(u64),
     /// Cumulative NACKs of one mid: received (egress) or sent (ingress).
     Nacks(Mid, u64, bool),
+    /// The subscriber connection's cumulative sent bytes and egress loss over the last second.
+    Delivery(u64, Option<f32>),
 }
 
 pub struct Shard {
@@ -354,6 +356,9 @@ impl Shard {
             Event::KeyframeRequest(k) => notes.push((id, target, Note::KeyframeRequest(k.mid))),
             Event::MediaEgressStats(st) => notes.push((id, target, Note::Nacks(st.mid, st.nacks, true))),
             Event::MediaIngressStats(st) => notes.push((id, target, Note::Nacks(st.mid, st.nacks, false))),
+            Event::PeerStats(st) if target == PcTarget::Subscriber => {
+                notes.push((id, target, Note::Delivery(st.peer_bytes_tx, st.egress_loss_fraction)))
+            }
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                 notes.push((id, target, Note::Estimate(estimate.as_u64())))
             }
@@ -452,6 +457,12 @@ impl Shard {
                     self.stats.nacks_received += delta;
                 } else {
                     self.stats.nacks_sent += delta;
+                }
+            }
+            (PcTarget::Subscriber, Note::Delivery(bytes_tx, loss)) => {
+                if let Some(p) = self.participants.get_mut(&id) {
+                    p.delivery.on_stats(now, bytes_tx, loss);
+                    self.allocate_soon(id);
                 }
             }
             (PcTarget::Subscriber, Note::Estimate(bps)) => {

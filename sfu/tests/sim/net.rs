@@ -38,6 +38,9 @@ pub struct Net {
     pub lost: u64,
     /// Per-destination impairments: a rate cap (bit/s, drop-tail queue of `MAX_QUEUE`) and extra random loss.
     caps: HashMap<SocketAddr, Cap>,
+    /// Bytes accepted onto the link and dropped by the queue, per destination.
+    pub bytes_to: HashMap<SocketAddr, u64>,
+    pub dropped_to: HashMap<SocketAddr, u64>,
 }
 
 #[derive(Default)]
@@ -63,6 +66,8 @@ impl Net {
             sent: 0,
             lost: 0,
             caps: HashMap::new(),
+            bytes_to: HashMap::new(),
+            dropped_to: HashMap::new(),
         }
     }
 
@@ -90,12 +95,14 @@ impl Net {
                 let start = cap.busy_until.map_or(now, |b| b.max(now));
                 if start.saturating_duration_since(now) > MAX_QUEUE {
                     self.lost += 1;
+                    *self.dropped_to.entry(to).or_default() += 1;
                     return;
                 }
                 let tx = Duration::from_micros((data.len() as u64 + 28) * 8 * 1_000_000 / bps.max(1));
                 depart = start + tx;
                 cap.busy_until = Some(depart);
             }
+        *self.bytes_to.entry(to).or_default() += data.len() as u64 + 28;
         let jitter = self.rng.random_range(0..=self.jitter.as_micros() as u64);
         let mut at = depart + self.delay + Duration::from_micros(jitter);
         let last = self.last_at.entry((from, to)).or_insert(at);
