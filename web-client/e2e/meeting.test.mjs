@@ -92,6 +92,26 @@ test('three participants see and hear each other, and a leave removes the tile',
       }
     });
 
+    await step('/metrics: join latency, RTT, jitter, loss and tracks from the real meeting', async () => {
+      const value = (text, name) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+        return line ? Number(line.split(' ')[1]) : NaN;
+      };
+      const sumOf = (text, name) =>
+        text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+      // The SFU samples link quality once a second, from str0m's stats (also about once a second).
+      const text = await until('quality histograms', async () => {
+        const body = await (await fetch(`${server.baseUrl}/metrics`)).text();
+        return { ok: value(body, 'plenum_sfu_rtt_seconds_count') > 0 && value(body, 'plenum_sfu_jitter_seconds_count') > 0, value: body };
+      }, 15_000, 500);
+      assert.ok(value(text, 'plenum_join_duration_seconds_count') >= 3, 'a join latency per participant');
+      assert.ok(value(text, 'plenum_join_duration_seconds_sum') / value(text, 'plenum_join_duration_seconds_count') < 10);
+      assert.ok(sumOf(text, 'plenum_sfu_loss_ratio_count') > 0, 'loss samples');
+      assert.ok(sumOf(text, 'plenum_sfu_tracks_published') >= 6, 'audio and video of three people');
+      assert.ok(sumOf(text, 'plenum_sfu_tracks_forwarded') >= 12, 'each track to two others');
+      assert.ok(value(text, 'process_resident_memory_bytes') > 0);
+    });
+
     await step('join-to-first-frame', async () => {
       const marks = Object.fromEntries(
         await Promise.all(people.map(async (p) => [p.identity, await p.page.evaluate(() => window.__e2e)])),

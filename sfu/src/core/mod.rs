@@ -23,4 +23,4 @@ pub mod types;
 pub mod vp8;
 
 pub use shard::{JoinError, Shard, Transmitter};
-pub use stats::ShardStats;
+pub use stats::{LinkQuality, ShardStats};

@@ -61,6 +61,8 @@ pub struct Participant {
     pub delivery: super::delivery::DeliveryFloor,
     /// Last cumulative NACK counts per mid: (received from the subscriber, sent to the publisher).
     pub nack_counts: Vec<(str0m::media::Mid, u64, u64)>,
+    /// The latest RTT, loss and jitter (for metrics).
+    pub link: super::stats::LinkQuality,
 }
 
 impl Participant {
@@ -90,6 +92,7 @@ impl Participant {
             probe: Default::default(),
             delivery: Default::default(),
             nack_counts: Vec::new(),
+            link: Default::default(),
         })
     }
 

@@ -26,7 +26,7 @@ use super::index::{ConnKey, DatagramIndex, Route};
 use super::participant::Participant;
 use super::room::Room;
 use super::speaker::TICK;
-use super::stats::ShardStats;
+use super::stats::{LinkQuality, ShardStats};
 use super::tracks::UpTrackKey;
 use super::types::*;
 
@@ -61,6 +61,16 @@ pub(crate) enum Note {
     Nacks(Mid, u64, bool),
     /// The subscriber connection's cumulative sent bytes and egress loss over the last second.
     Delivery(u64, Option<f32>),
+}
+
+/// What one drain of a connection saw in str0m's stats events.
+#[derive(Default)]
+struct LinkSample {
+    rtt: Option<std::time::Duration>,
+    loss_in: Option<f32>,
+    loss_out: Option<f32>,
+    /// (mid, jitter in RTP timestamp units)
+    jitter: Option<(Mid, u32)>,
 }
 
 pub struct Shard {
@@ -254,6 +264,17 @@ impl Shard {
         self.participants.values().map(|p| (p.id, p.estimate_bps))
     }
 
+    /// Each participant's latest RTT, loss and jitter.
+    pub fn link_quality(&self) -> impl Iterator<Item = LinkQuality> + '_ {
+        self.participants.values().map(|p| p.link)
+    }
+
+    /// Tracks published, and forwarded (one per subscriber of each published track), in this shard.
+    pub fn track_counts(&self) -> (usize, usize) {
+        let tracks = self.participants.values().flat_map(|p| p.uptracks.iter());
+        tracks.fold((0, 0), |(up, down), t| (up + 1, down + t.subscribers.len()))
+    }
+
     pub fn participant_count(&self) -> usize {
         self.participants.len()
     }
@@ -333,6 +354,7 @@ impl Shard {
         let Shard { participants, notes, rtp_in, stats, failed, .. } = self;
         let Some(p) = participants.get_mut(&id) else { return };
         let rtc = p.rtc(target);
+        let mut link = LinkSample::default();
         let res = drain(rtc, now, tx, stats, |e| match e {
             Event::RtpPacket(pkt)
                 if target == PcTarget::Publisher => {
@@ -354,8 +376,17 @@ impl Shard {
             }
             Event::MediaChanged(m) => notes.push((id, target, Note::MediaChanged(m.mid, m.direction))),
             Event::KeyframeRequest(k) => notes.push((id, target, Note::KeyframeRequest(k.mid))),
-            Event::MediaEgressStats(st) => notes.push((id, target, Note::Nacks(st.mid, st.nacks, true))),
-            Event::MediaIngressStats(st) => notes.push((id, target, Note::Nacks(st.mid, st.nacks, false))),
+            Event::MediaEgressStats(st) => {
+                link.rtt = st.rtt.or(link.rtt);
+                link.loss_out = st.loss.or(link.loss_out);
+                notes.push((id, target, Note::Nacks(st.mid, st.nacks, true)))
+            }
+            Event::MediaIngressStats(st) => {
+                link.rtt = st.rtt.or(link.rtt);
+                link.loss_in = st.loss.or(link.loss_in);
+                link.jitter = Some((st.mid, st.jitter));
+                notes.push((id, target, Note::Nacks(st.mid, st.nacks, false)))
+            }
             Event::PeerStats(st) if target == PcTarget::Subscriber => {
                 notes.push((id, target, Note::Delivery(st.peer_bytes_tx, st.egress_loss_fraction)))
             }
@@ -364,7 +395,16 @@ impl Shard {
             }
             _ => {}
         });
+        let jitter = link.jitter.and_then(|(mid, units)| {
+            let rate = if rtc.media(mid)?.kind() == MediaKind::Audio { 48_000.0 } else { 90_000.0 };
+            Some(f64::from(units) / rate)
+        });
         let alive = rtc.is_alive();
+        let q = &mut p.link;
+        q.rtt = link.rtt.map(|d| d.as_secs_f64()).or(q.rtt);
+        q.loss_in = link.loss_in.or(q.loss_in);
+        q.loss_out = link.loss_out.or(q.loss_out);
+        q.jitter = jitter.or(q.jitter);
         match res {
             Ok(deadline) => match target {
                 PcTarget::Publisher => p.pub_deadline = deadline,

@@ -33,6 +33,20 @@ pub struct ShardStats {
     pub isolated: u64,
 }
 
+/// The latest link quality of one participant, from str0m's per-stream statistics (about once a second); the
+/// driver samples it into histograms.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct LinkQuality {
+    /// Round-trip time between the SFU and the participant (seconds).
+    pub rtt: Option<f64>,
+    /// Fraction of packets lost from the participant to the SFU (0..1, from the SFU's receiver reports).
+    pub loss_in: Option<f32>,
+    /// Fraction of packets lost from the SFU to the participant (0..1, from the participant's receiver reports).
+    pub loss_out: Option<f32>,
+    /// Interarrival jitter of what the participant sends (seconds).
+    pub jitter: Option<f64>,
+}
+
 impl ShardStats {
     /// `(reason label, count)` of every drop counter, for the `reason` label of the dropped-packets metric.
     pub fn drops(&self) -> [(&'static str, u64); 8] {

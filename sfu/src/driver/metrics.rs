@@ -1,4 +1,5 @@
-//! Flushes a worker's plain counters into the `metrics` facade about once a second.
+//! Flushes a worker's plain counters into the `metrics` facade about once a second, and samples its participants'
+//! link quality (RTT, loss, jitter), its tracks and its own CPU time.
 
 use std::time::{Duration, Instant};
 
@@ -48,9 +49,62 @@ impl StatsFlusher {
         }
         counter!("plenum_sfu_packets_dropped_total", "reason" => "send_error")
             .increment(send_errors - self.last_send_errors);
+        for link in shard.link_quality() {
+            if let Some(rtt) = link.rtt {
+                histogram!("plenum_sfu_rtt_seconds").record(rtt);
+            }
+            if let Some(loss) = link.loss_in {
+                histogram!("plenum_sfu_loss_ratio", "direction" => "in").record(f64::from(loss));
+            }
+            if let Some(loss) = link.loss_out {
+                histogram!("plenum_sfu_loss_ratio", "direction" => "out").record(f64::from(loss));
+            }
+            if let Some(jitter) = link.jitter {
+                histogram!("plenum_sfu_jitter_seconds").record(jitter);
+            }
+        }
+        let (published, forwarded) = shard.track_counts();
+        gauge!("plenum_sfu_tracks_published", "worker" => self.worker.clone()).set(published as f64);
+        gauge!("plenum_sfu_tracks_forwarded", "worker" => self.worker.clone()).set(forwarded as f64);
+        if let Some(cpu) = thread_cpu_seconds() {
+            // Monotonic, but fractional: a gauge (metrics counters are integers). rate() of it is the worker's load.
+            gauge!("plenum_sfu_worker_cpu_seconds_total", "worker" => self.worker.clone()).set(cpu);
+        }
+        let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        gauge!("plenum_sfu_worker_heartbeat_seconds", "worker" => self.worker.clone()).set(unix);
         gauge!("plenum_sfu_participants", "worker" => self.worker.clone()).set(shard.participant_count() as f64);
         gauge!("plenum_sfu_rooms", "worker" => self.worker.clone()).set(shard.room_count() as f64);
         self.last = s.clone();
         self.last_send_errors = send_errors;
+    }
+}
+
+/// CPU time the calling thread has used (user + system), in seconds.
+#[cfg(unix)]
+fn thread_cpu_seconds() -> Option<f64> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID needs nothing else.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_seconds() -> Option<f64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thread_cpu_time_grows_with_work() {
+        let before = super::thread_cpu_seconds().expect("thread CPU clock");
+        let mut x = 0u64;
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_millis(50) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let after = super::thread_cpu_seconds().unwrap();
+        assert!(after - before > 0.01, "{before} -> {after}");
     }
 }

@@ -19,7 +19,11 @@ impl Session {
         match (&self.state, msg) {
             (_, ClientMessage::Ping { id }) => self.send(ServerMessage::Pong { id }),
             (State::AwaitingJoin, ClientMessage::Join { protocol, room, token, name }) => {
-                self.join(protocol, room, &token, name)
+                self.last_error = None;
+                self.join(protocol, room, &token, name);
+                if let Some(code) = self.last_error {
+                    metrics::join_failed(code);
+                }
             }
             (State::AwaitingJoin, ClientMessage::Resume { protocol, room, resume_token }) => {
                 self.request_resume(protocol, room, resume_token)
@@ -293,6 +297,7 @@ impl Session {
             sources: Default::default(),
             paused_video: Default::default(),
             resume_token,
+            join_started: Some(std::time::Instant::now()),
         });
         self.channels = Some(Channels { room: room_rx, sfu: Some(sfu_rx), takeover: Some(takeover) });
         if let Some(notice) = self.shared.drain.notice() {

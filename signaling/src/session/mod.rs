@@ -156,6 +156,8 @@ pub struct Joined {
     /// Others' videos the SFU paused for this participant (sid, track_id): told again after a resume.
     paused_video: BTreeSet<(String, String)>,
     resume_token: String,
+    /// When `join` arrived, until the first media connection is up (for the join latency metric).
+    join_started: Option<std::time::Instant>,
 }
 
 /// Someone in the lobby, not yet in the room or the SFU.
@@ -190,6 +192,8 @@ pub struct Session {
     closing: bool,
     channels: Option<Channels>,
     resume_request: Option<(String, RoomId)>,
+    /// The last error sent (to count failed joins by reason).
+    last_error: Option<ErrorCode>,
 }
 
 impl Session {
@@ -208,6 +212,7 @@ impl Session {
             closing: false,
             channels: None,
             resume_request: None,
+            last_error: None,
         }
     }
 
@@ -273,7 +278,12 @@ impl Session {
                 joined.pending_offer = Some(sdp.clone());
                 self.send(ServerMessage::SubscribeOffer { sdp });
             }
-            SfuEvent::Connected(target) => tracing::debug!(participant = %joined.id, ?target, "media connected"),
+            SfuEvent::Connected(target) => {
+                tracing::debug!(participant = %joined.id, ?target, "media connected");
+                if let Some(started) = joined.join_started.take() {
+                    metrics::join_connected(started.elapsed().as_secs_f64());
+                }
+            }
             SfuEvent::TrackPublished(track) => {
                 let source = joined
                     .sources
@@ -532,6 +542,7 @@ impl Session {
     }
 
     pub(super) fn send_error(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.last_error = Some(code);
         metrics::error_sent(code);
         self.send(ServerMessage::error(code, message));
     }

@@ -50,7 +50,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Start `plenum serve`. Returns { env, baseUrl, log(), stop() }; log() is everything it printed so far.
  */
-export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000 }) {
+export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000, extraEnv = {} }) {
   const dataDir = await mkdtemp(join(tmpdir(), 'plenum-e2e-data-'));
   const httpPort = await freeTcpPort();
   const mediaPort = await freeUdpPortRange(workers);
@@ -65,6 +65,7 @@ export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 3
     PLENUM_WORKERS: String(workers),
     PLENUM_WEB_DIR: webDir,
     RUST_LOG: process.env.RUST_LOG ?? 'info',
+    ...extraEnv,
   };
   const chunks = [];
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -91,6 +92,10 @@ export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 3
     baseUrl,
     mediaPort,
     log: () => chunks.join(''),
+    /** Send a signal (e.g. SIGTERM for a graceful drain). */
+    signal: (sig) => child.kill(sig),
+    /** Resolves with { code, signal } when the process has ended. */
+    exited: () => exitPromise,
     async stop() {
       process.removeListener('exit', killOnExit);
       if (!exited) {
