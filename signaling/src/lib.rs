@@ -117,6 +117,7 @@ impl Server {
                 if running == count { Ok(()) } else { Err(format!("{} of {count} SFU workers stopped", count - running)) }
             }
         }));
+        readiness.add(db.readiness_check());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (session_guard, sessions_done) = mpsc::channel(1);
         let public_url = config::public_url_or_default(config.public_url.as_deref(), local_addr);

@@ -99,6 +99,20 @@ impl Db {
     pub fn kind(&self) -> DbKind {
         self.kind
     }
+
+    /// One round trip to the database (`SELECT 1`): what `/readyz` asks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.pool).await.map(|_| ()).map_err(DbError::from)
+    }
+
+    /// The `/readyz` check named `database`.
+    pub fn readiness_check(&self) -> std::sync::Arc<dyn crate::health::ReadinessCheck> {
+        let db = self.clone();
+        crate::health::check_fn("database", move || {
+            let db = db.clone();
+            async move { db.ping().await.map_err(|e| e.to_string()) }
+        })
+    }
 }
 
 /// Seconds since the epoch.
@@ -140,6 +154,20 @@ mod tests {
         // Opening again does not re-run the migration.
         let db = Db::open(None, &dir.join("data")).await.unwrap();
         db.pool().close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_readiness_check_fails_once_the_database_is_unreachable() {
+        let dir = std::env::temp_dir().join(format!("plenum-db-ready-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = Db::open(None, &dir).await.unwrap();
+        let readiness = crate::health::Readiness::default();
+        readiness.add(db.readiness_check());
+        assert!(readiness.failing().await.is_empty());
+        // A closed pool refuses every query, as a database that went away does.
+        db.pool().close().await;
+        assert_eq!(readiness.failing().await, vec!["database"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
