@@ -26,7 +26,7 @@ pub const CEILING_LOSS: f32 = 0.3;
 const STALE_AFTER: Duration = Duration::from_millis(2500);
 
 #[derive(Debug, Clone)]
-pub struct DeliveryFloor {
+pub struct DeliveryBounds {
     last: Option<(Instant, u64)>,
     floor_bps: u64,
     /// `u64::MAX`: no ceiling.
@@ -34,13 +34,13 @@ pub struct DeliveryFloor {
     at: Option<Instant>,
 }
 
-impl Default for DeliveryFloor {
+impl Default for DeliveryBounds {
     fn default() -> Self {
-        DeliveryFloor { last: None, floor_bps: 0, ceiling_bps: u64::MAX, at: None }
+        DeliveryBounds { last: None, floor_bps: 0, ceiling_bps: u64::MAX, at: None }
     }
 }
 
-impl DeliveryFloor {
+impl DeliveryBounds {
     /// A stats report: `bytes_tx` is the connection's cumulative sent bytes, `loss` the egress loss fraction over
     /// the last second.
     pub fn on_stats(&mut self, now: Instant, bytes_tx: u64, loss: Option<f32>) {
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn a_loss_free_second_sets_the_floor() {
         let t0 = Instant::now();
-        let mut d = DeliveryFloor::default();
+        let mut d = DeliveryBounds::default();
         d.on_stats(t0, 1_000, Some(0.0));
         assert_eq!(d.floor(t0), 0, "one report is no rate");
         // 28 125 bytes in one second = 225 kbit/s.
@@ -99,7 +99,7 @@ mod tests {
     fn loss_or_missing_feedback_removes_the_floor() {
         let t0 = Instant::now();
         let s = |n: u64| t0 + Duration::from_secs(n);
-        let mut d = DeliveryFloor::default();
+        let mut d = DeliveryBounds::default();
         d.on_stats(s(0), 0, Some(0.0));
         d.on_stats(s(1), 100_000, Some(0.0));
         assert!(d.floor(s(1)) > 0);
@@ -115,7 +115,7 @@ mod tests {
     fn heavy_loss_caps_the_budget_at_what_arrived() {
         let t0 = Instant::now();
         let s = |n: u64| t0 + Duration::from_secs(n);
-        let mut d = DeliveryFloor::default();
+        let mut d = DeliveryBounds::default();
         d.on_stats(s(0), 0, Some(0.0));
         // 1.2 Mbit/s sent, 75 % lost: 300 kbit/s arrived.
         d.on_stats(s(1), 150_000, Some(0.75));

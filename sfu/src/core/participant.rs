@@ -57,8 +57,8 @@ pub struct Participant {
     pub allocated_bps: u64,
     /// When to probe for more bandwidth while the allocation falls short.
     pub probe: super::probe::ProbePlan,
-    /// The loss-free send rate under the estimate.
-    pub delivery: super::delivery::DeliveryFloor,
+    /// Bounds on the estimate from the last stats interval (loss-free send rate below, delivered rate above).
+    pub delivery: super::delivery::DeliveryBounds,
     /// Last cumulative NACK counts per mid: (received from the subscriber, sent to the publisher).
     pub nack_counts: Vec<(str0m::media::Mid, u64, u64)>,
     /// The latest RTT, loss and jitter (for metrics).
