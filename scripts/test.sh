@@ -7,6 +7,7 @@ T0=$SECONDS
 # postgresql: the API tests run every scenario against a throwaway PostgreSQL cluster too (initdb in a temp dir).
 step "Debian packages (chromium, libopus-dev, postgresql)" need_debs chromium libopus-dev pkg-config postgresql
 export PLENUM_TEST_REQUIRE_POSTGRES=1
+step "deploy files: promtool, systemd-analyze, yamllint, nginx, caddy, coturn" bash scripts/check-deploy.sh
 step "web client: npm ci" web_deps
 step "web client: typecheck + build" npm --prefix web-client run build
 step "web client: unit tests" npm --prefix web-client test
