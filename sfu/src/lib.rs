@@ -13,4 +13,4 @@ pub mod core;
 pub mod driver;
 
 pub use crate::core::types::*;
-pub use driver::{EventSink, Sfu, SfuConfig, SfuError};
+pub use driver::{EventSink, Sfu, SfuConfig, SfuError, SfuLoad};

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cluster::{ClusterConfig, Role};
+
 #[derive(Debug, Parser)]
 #[command(name = "plenum", version, about = "Self-hosted video conferencing")]
 pub struct Cli {
@@ -26,6 +28,8 @@ pub enum Command {
     /// Administration: accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Run an SFU-only media node of a cluster: it registers in Redis and takes rooms from signaling nodes.
+    Sfu(SfuArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +155,48 @@ pub struct ServeArgs {
     /// Default for new meetings: how many minutes before the start their links open.
     #[arg(long, env = "PLENUM_JOIN_OPENS_MINUTES", default_value_t = 15)]
     pub join_opens_minutes: u16,
+    /// Redis URL (redis://host:6379/0): run as part of a cluster (docs/operations.md, "Cluster"). Unset: one
+    /// machine, nothing shared.
+    #[arg(long, env = "PLENUM_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// With redis_url: "both" runs signaling and an SFU node, "signaling" leaves media to `plenum sfu` nodes.
+    #[arg(long, env = "PLENUM_ROLE", value_enum, default_value_t = Role::Both)]
+    pub role: Role,
+    /// Zone label (with redis_url): new rooms go to SFU nodes of the same zone while any has room.
+    #[arg(long, env = "PLENUM_ZONE")]
+    pub zone: Option<String>,
+}
+
+/// `plenum sfu`: an SFU node of a cluster.
+#[derive(Debug, Clone, Args)]
+pub struct SfuArgs {
+    /// Redis URL of the cluster (redis://host:6379/0).
+    #[arg(long, env = "PLENUM_REDIS_URL", hide_env_values = true)]
+    pub redis_url: String,
+    /// HTTP address for /healthz, /readyz and /metrics.
+    #[arg(long, env = "PLENUM_HTTP_ADDR", default_value = "127.0.0.1:8081")]
+    pub http_addr: SocketAddr,
+    /// UDP media address; worker i binds port + i (port 0: each worker an ephemeral port).
+    #[arg(long, env = "PLENUM_MEDIA_ADDR", default_value = "0.0.0.0:50000")]
+    pub media_addr: SocketAddr,
+    /// Address advertised in ICE candidates.
+    #[arg(long, env = "PLENUM_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
+    /// SFU worker threads (0 = one per core): the node's capacity.
+    #[arg(long, env = "PLENUM_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// Zone label (placement prefers nodes in the signaling node's zone).
+    #[arg(long, env = "PLENUM_ZONE")]
+    pub zone: Option<String>,
+    /// After SIGTERM: no new rooms; how long running ones may go on before the node stops (0s: at once).
+    #[arg(long, env = "PLENUM_DRAIN_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+    /// Log format: text or json (one object per line).
+    #[arg(long, env = "PLENUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax); RUST_LOG wins if set.
+    #[arg(long, env = "PLENUM_LOG", default_value = "info")]
+    pub log_level: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -275,6 +321,8 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     /// Default for new meetings: minutes before the start from which their links work.
     pub join_opens_minutes: i64,
+    /// `None`: one machine (the in-process SFU, no Redis).
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl ServerConfig {
@@ -293,6 +341,7 @@ impl ServerConfig {
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             database_url: None,
             join_opens_minutes: 15,
+            cluster: None,
         }
     }
 }
@@ -312,6 +361,7 @@ impl From<ServeArgs> for ServerConfig {
             drain_timeout: args.drain_timeout,
             database_url: args.database.database_url,
             join_opens_minutes: i64::from(args.join_opens_minutes),
+            cluster: args.redis_url.map(|redis_url| ClusterConfig { redis_url, role: args.role, zone: args.zone }),
         }
     }
 }

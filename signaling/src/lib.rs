@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod admin_cli;
 pub mod api;
 pub mod audit;
+pub mod cluster;
 pub mod config;
 pub mod config_file;
 pub mod drain;
@@ -60,13 +61,20 @@ pub enum ServerError {
     Http(std::io::Error),
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error("cluster: {0}")]
+    Cluster(#[from] cluster::ClusterError),
 }
 
 /// A running server.
 pub struct Server {
     local_addr: SocketAddr,
     public_url: String,
-    sfu: Sfu,
+    /// The in-process SFU (none on a signaling-only node).
+    sfu: Option<Sfu>,
+    /// With Redis: this process's SFU registered as a cluster node, and the media handle that reaches all nodes.
+    node: Option<cluster::sfu_node::SfuNode>,
+    remote: Option<cluster::remote::RemoteMedia>,
+    room_sync: Option<Arc<cluster::rooms::RoomSync>>,
     shared: Arc<Shared>,
     readiness: Arc<Readiness>,
     shutdown_tx: watch::Sender<bool>,
@@ -91,12 +99,35 @@ impl Server {
             .await
             .map_err(|source| ServerError::Bind { addr: config.http_addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.http_addr, source })?;
-        let sfu = Sfu::start(SfuConfig {
+        let sfu_config = SfuConfig {
             media_addr: config.media_addr,
             public_ip: config.public_ip,
             workers: config.workers,
             initial_estimate_bps: None,
-        })?;
+        };
+        let (sfu, node, remote, media, redis): (Option<Sfu>, _, _, Arc<dyn media::Media>, _) = match &config.cluster {
+            None => {
+                let sfu = Sfu::start(sfu_config)?;
+                (Some(sfu.clone()), None, None, Arc::new(sfu), None)
+            }
+            Some(cluster) => {
+                let redis = cluster::Redis::connect(&cluster.redis_url).await?;
+                let number = redis.next_number("signaling").await?;
+                session::reserve_participant_ids(number << 40);
+                let (sfu, node) = match cluster.role {
+                    cluster::Role::Both => {
+                        let sfu = Sfu::start(sfu_config)?;
+                        let node = cluster::sfu_node::SfuNode::start(redis.clone(), sfu.clone(), cluster.zone.clone()).await?;
+                        (Some(sfu), Some(node))
+                    }
+                    cluster::Role::Signaling => (None, None),
+                };
+                let id = format!("sig-{number}");
+                let remote = cluster::remote::RemoteMedia::start(redis.clone(), id.clone(), cluster.zone.clone()).await?;
+                tracing::info!(node = %id, role = ?cluster.role, "cluster member");
+                (sfu, node, Some(remote.clone()), Arc::new(remote), Some((redis, id)))
+            }
+        };
 
         let web = match &config.web_dir {
             Some(dir) => WebAssets::Dir(dir.clone()),
@@ -106,17 +137,26 @@ impl Server {
             tracing::warn!("the web client is not built: run npm --prefix web-client run build");
         }
         let shared = Arc::new(
-            Shared::new(Arc::new(sfu.clone()), TokenKeys::new(secret.as_bytes()), config.limits.clone(), Vec::new())
+            Shared::new(media, TokenKeys::new(secret.as_bytes()), config.limits.clone(), Vec::new())
                 .with_audit(Arc::new(audit.clone())),
         );
-        let readiness = Arc::new(Readiness::default());
-        let workers = sfu.clone();
-        readiness.add(health::check_fn("sfu", move || {
-            let (running, count) = (workers.workers_running(), workers.worker_count());
-            async move {
-                if running == count { Ok(()) } else { Err(format!("{} of {count} SFU workers stopped", count - running)) }
+        let room_sync = match redis {
+            Some((redis, id)) => {
+                let sync = cluster::rooms::RoomSync::start(redis, id, &shared).await?;
+                let _ = shared.room_sync.set(sync.clone());
+                Some(sync)
             }
-        }));
+            None => None,
+        };
+        let readiness = Arc::new(Readiness::default());
+        if let Some(workers) = sfu.clone() {
+            readiness.add(health::check_fn("sfu", move || {
+                let (running, count) = (workers.workers_running(), workers.worker_count());
+                async move {
+                    if running == count { Ok(()) } else { Err(format!("{} of {count} SFU workers stopped", count - running)) }
+                }
+            }));
+        }
         readiness.add(db.readiness_check());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (session_guard, sessions_done) = mpsc::channel(1);
@@ -146,11 +186,15 @@ impl Server {
                 })
                 .await
         });
-        tracing::info!(http = %local_addr, media = ?sfu.media_addrs(), db = ?db.kind(), "plenum started");
+        let media_addrs = sfu.as_ref().map(Sfu::media_addrs).unwrap_or_default();
+        tracing::info!(http = %local_addr, media = ?media_addrs, db = ?db.kind(), "plenum started");
         Ok(Server {
             local_addr,
             public_url,
             sfu,
+            node,
+            remote,
+            room_sync,
             shared,
             readiness,
             shutdown_tx,
@@ -184,7 +228,12 @@ impl Server {
 
     /// The SFU's UDP addresses.
     pub fn media_addrs(&self) -> Vec<SocketAddr> {
-        self.sfu.media_addrs()
+        self.sfu.as_ref().map(Sfu::media_addrs).unwrap_or_default()
+    }
+
+    /// The id of this process's SFU node in a cluster (role `both`).
+    pub fn sfu_node_id(&self) -> Option<&str> {
+        self.node.as_ref().map(|n| n.id())
     }
 
     /// The readiness checks behind `/readyz`; parts with their own dependencies add theirs.
@@ -197,6 +246,9 @@ impl Server {
     pub fn drain(&self, timeout: Duration) -> bool {
         let started = self.shared.drain.start(timeout).is_some();
         if started {
+            if let Some(node) = &self.node {
+                node.set_draining();
+            }
             metrics::draining();
             let rooms = self.shared.registry.room_count();
             tracing::info!(rooms, timeout = %humantime::format_duration(timeout), "draining: no new meetings");
@@ -221,9 +273,19 @@ impl Server {
         };
         // Every session holds a sender; `None` means all are gone.
         let _ = tokio::time::timeout(SESSION_DRAIN, self.sessions_done.recv()).await;
+        if let Some(node) = self.node.take() {
+            node.stop().await;
+        }
+        if let Some(remote) = self.remote.take() {
+            remote.stop();
+        }
+        if let Some(sync) = self.room_sync.take() {
+            sync.stop();
+        }
         // Joins the worker threads: keep it off the async workers.
-        let sfu = self.sfu.clone();
-        let _ = tokio::task::spawn_blocking(move || sfu.shutdown()).await;
+        if let Some(sfu) = self.sfu.clone() {
+            let _ = tokio::task::spawn_blocking(move || sfu.shutdown()).await;
+        }
         tracing::info!("plenum stopped");
         served
     }
@@ -234,8 +296,15 @@ impl Drop for Server {
     fn drop(&mut self) {
         if !self.stopped {
             let _ = self.shutdown_tx.send(true);
-            let sfu = self.sfu.clone();
-            let _ = std::thread::Builder::new().name("sfu-shutdown".into()).spawn(move || sfu.shutdown());
+            if let Some(remote) = &self.remote {
+                remote.stop();
+            }
+            if let Some(sync) = &self.room_sync {
+                sync.stop();
+            }
+            if let Some(sfu) = self.sfu.clone() {
+                let _ = std::thread::Builder::new().name("sfu-shutdown".into()).spawn(move || sfu.shutdown());
+            }
         }
     }
 }

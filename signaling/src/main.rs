@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use futures_util::StreamExt;
+use plenum_signaling::cluster::Role;
 use plenum_signaling::config::{Command, ConfigCommand, LogFormat};
 use plenum_signaling::config_file::{self, CliError, parse_cli_with_file};
 use plenum_signaling::{ServerConfig, admin_cli, run_server, token};
@@ -17,6 +18,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if cli_role_without_redis(&cli.command) {
+        eprintln!("plenum: --role signaling needs --redis-url (PLENUM_REDIS_URL): a signaling-only node uses SFU nodes");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Serve(mut args) => {
             init_logging(args.log_format, &args.log_level);
@@ -32,6 +37,10 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config_file::example());
             Ok(())
+        }
+        Command::Sfu(args) => {
+            init_logging(args.log_format, &args.log_level);
+            run_async(async { plenum_signaling::cluster::sfu_main::run(args, stop_signals()).await })
         }
         Command::Admin(command) => {
             init_logging(LogFormat::Text, "warn");
@@ -78,13 +87,21 @@ fn check_config(file: &std::path::Path) -> Result<(), String> {
 }
 
 fn serve(config: ServerConfig) -> Result<(), String> {
+    // The signal handlers need the runtime, and must be in place before the server says it runs.
+    run_async(async { run_server(config, stop_signals()).await })
+}
+
+fn cli_role_without_redis(command: &Command) -> bool {
+    matches!(command, Command::Serve(args) if args.redis_url.is_none() && args.role == Role::Signaling)
+}
+
+fn run_async<E: std::fmt::Display>(work: impl Future<Output = Result<(), E>>) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("plenum-http")
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    // The signal handlers need the runtime, and must be in place before the server says it runs.
-    runtime.block_on(async { run_server(config, stop_signals()).await }).map_err(|e| e.to_string())
+    runtime.block_on(work).map_err(|e| e.to_string())
 }
 
 /// One item per Ctrl-C or SIGTERM.

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// Server-wide unique id of one participant's session (assigned by signaling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ParticipantId(pub u64);
 
 impl fmt::Display for ParticipantId {
@@ -14,6 +15,7 @@ impl fmt::Display for ParticipantId {
 
 /// Name of a room (the room part of a join token).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RoomId(pub String);
 
 impl fmt::Display for RoomId {
@@ -24,6 +26,7 @@ impl fmt::Display for RoomId {
 
 /// Which of a participant's two peer connections a message is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PcTarget {
     /// The client's sending connection: the client offers, the SFU answers.
     Publisher,
@@ -32,6 +35,7 @@ pub enum PcTarget {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TrackKind {
     Audio,
     Video,
@@ -48,6 +52,7 @@ impl TrackKind {
 
 /// A published track as announced to the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TrackInfo {
     /// Stable id within the publisher (the publisher-side mid).
     pub track_id: String,
@@ -56,6 +61,7 @@ pub struct TrackInfo {
 
 /// Control input for one participant, queued to the worker that owns its room.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ParticipantCommand {
     /// SDP offer for the publisher connection. Answered by [`SfuEvent::PublisherAnswer`].
     PublisherOffer(String),
@@ -84,6 +90,7 @@ pub enum ParticipantCommand {
 /// What [`ParticipantCommand::BlockMedia`] stops: all audio, the camera (video not marked as a screen share), or
 /// the screen share's video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum MediaClass {
     Audio,
     Camera,
@@ -92,6 +99,7 @@ pub enum MediaClass {
 
 /// A set of media classes (which ones a moderator blocked, see [`ParticipantCommand::BlockMedia`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BlockedMedia {
     pub audio: bool,
     pub camera: bool,
@@ -119,6 +127,7 @@ impl BlockedMedia {
 
 /// Why a participant was removed by the SFU.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CloseReason {
     /// Asked to leave.
     Left,
@@ -128,10 +137,14 @@ pub enum CloseReason {
     Isolated(String),
     /// The SFU is shutting down.
     Shutdown,
+    /// The media server (a remote SFU node of a cluster) went away or stopped: the participant must join again and
+    /// is placed on another node. Never emitted by the SFU itself.
+    MediaLost,
 }
 
 /// Output of the SFU for one participant (routed by the driver to that participant's sink).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum SfuEvent {
     /// SDP answer to a [`ParticipantCommand::PublisherOffer`].
     PublisherAnswer(String),
@@ -159,6 +172,7 @@ pub enum SfuEvent {
 
 /// Typed error codes, shared with the signaling protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ErrorCode {
     BadSdp,
     BadCandidate,

@@ -1,6 +1,8 @@
 //! Flushes a worker's plain counters into the `metrics` facade about once a second, and samples its participants'
 //! link quality (RTT, loss, jitter), its tracks and its own CPU time.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use metrics::{counter, gauge, histogram};
@@ -9,16 +11,26 @@ use crate::core::{Shard, ShardStats};
 
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// One worker's load figures, written at each flush (about once a second) and read by [`super::Sfu::load`].
+#[derive(Debug, Default)]
+pub(crate) struct WorkerLoad {
+    pub cpu_micros: AtomicU64,
+    pub forwarded: AtomicU64,
+    pub participants: AtomicU64,
+    pub rooms: AtomicU64,
+}
+
 pub(crate) struct StatsFlusher {
     worker: String,
+    load: Arc<WorkerLoad>,
     last: ShardStats,
     last_send_errors: u64,
     at: Instant,
 }
 
 impl StatsFlusher {
-    pub fn new(worker: usize) -> Self {
-        StatsFlusher { worker: worker.to_string(), last: ShardStats::default(), last_send_errors: 0, at: Instant::now() }
+    pub fn new(worker: usize, load: Arc<WorkerLoad>) -> Self {
+        StatsFlusher { worker: worker.to_string(), load, last: ShardStats::default(), last_send_errors: 0, at: Instant::now() }
     }
 
     pub fn maybe_flush(&mut self, now: Instant, shard: &Shard, send_errors: u64) {
@@ -66,7 +78,11 @@ impl StatsFlusher {
         let (published, forwarded) = shard.track_counts();
         gauge!("plenum_sfu_tracks_published", "worker" => self.worker.clone()).set(published as f64);
         gauge!("plenum_sfu_tracks_forwarded", "worker" => self.worker.clone()).set(forwarded as f64);
+        self.load.forwarded.store(s.rtp_forwarded, Ordering::Relaxed);
+        self.load.participants.store(shard.participant_count() as u64, Ordering::Relaxed);
+        self.load.rooms.store(shard.room_count() as u64, Ordering::Relaxed);
         if let Some(cpu) = thread_cpu_seconds() {
+            self.load.cpu_micros.store((cpu * 1e6) as u64, Ordering::Relaxed);
             // Monotonic, but fractional: a gauge (metrics counters are integers). rate() of it is the worker's load.
             gauge!("plenum_sfu_worker_cpu_seconds_total", "worker" => self.worker.clone()).set(cpu);
         }

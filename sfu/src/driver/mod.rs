@@ -17,6 +17,7 @@ use crossbeam_channel::Sender;
 
 use crate::core::Shard;
 use crate::core::types::{ParticipantCommand, ParticipantId, RoomId, SfuEvent};
+use metrics::WorkerLoad;
 use placement::Placement;
 use worker::{Worker, WorkerCmd};
 
@@ -61,6 +62,19 @@ struct Inner {
     workers: Vec<WorkerHandle>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     placement: Arc<Mutex<Placement>>,
+    loads: Vec<Arc<WorkerLoad>>,
+}
+
+/// The SFU's load, summed over its workers (figures as of each worker's last flush, about once a second).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SfuLoad {
+    pub workers: usize,
+    /// CPU time the worker threads have used since they started (monotonic).
+    pub cpu_seconds: f64,
+    /// RTP packets forwarded since the start (monotonic).
+    pub packets_forwarded: u64,
+    pub participants: u64,
+    pub rooms: u64,
 }
 
 /// Handle to the running SFU. Cheap to clone; all methods only queue work.
@@ -81,6 +95,7 @@ impl Sfu {
         let placement = Arc::new(Mutex::new(Placement::new(n)));
         let mut workers = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
+        let mut loads = Vec::with_capacity(n);
         for i in 0..n {
             let port = if cfg.media_addr.port() == 0 { 0 } else { cfg.media_addr.port() + i as u16 };
             let bind = SocketAddr::new(cfg.media_addr.ip(), port);
@@ -97,7 +112,10 @@ impl Sfu {
             let waker = Arc::new(mio::Waker::new(poll.registry(), worker::WAKER).map_err(SfuError::Spawn)?);
             let advertised = SocketAddr::new(public_ip, bound.port());
             let (tx, rx) = crossbeam_channel::unbounded();
+            let load = Arc::new(WorkerLoad::default());
+            loads.push(load.clone());
             let w = Worker {
+                load,
                 index: i,
                 shard: Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed()),
                 initial_estimate_bps: cfg.initial_estimate_bps,
@@ -115,7 +133,7 @@ impl Sfu {
             workers.push(WorkerHandle { commands: tx, waker, addr: advertised });
             threads.push(t);
         }
-        Ok(Sfu { inner: Arc::new(Inner { workers, threads: Mutex::new(threads), placement }) })
+        Ok(Sfu { inner: Arc::new(Inner { workers, threads: Mutex::new(threads), placement, loads }) })
     }
 
     /// Add a participant to a room. Its events go to `sink`, ending with `SfuEvent::Closed`.
@@ -151,6 +169,19 @@ impl Sfu {
     pub fn workers_running(&self) -> usize {
         let threads = self.inner.threads.lock().unwrap_or_else(|p| p.into_inner());
         threads.iter().filter(|t| !t.is_finished()).count()
+    }
+
+    /// The load figures of all workers together.
+    pub fn load(&self) -> SfuLoad {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut load = SfuLoad { workers: self.inner.loads.len(), ..SfuLoad::default() };
+        for w in &self.inner.loads {
+            load.cpu_seconds += w.cpu_micros.load(Relaxed) as f64 / 1e6;
+            load.packets_forwarded += w.forwarded.load(Relaxed);
+            load.participants += w.participants.load(Relaxed);
+            load.rooms += w.rooms.load(Relaxed);
+        }
+        load
     }
 
     /// The number of workers started.

@@ -11,7 +11,7 @@ use crossbeam_channel::Receiver;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
-use super::metrics::StatsFlusher;
+use super::metrics::{StatsFlusher, WorkerLoad};
 use super::placement::Placement;
 use super::udp::{RxBatch, TxBatch};
 use super::EventSink;
@@ -43,6 +43,7 @@ pub(crate) struct Worker {
     pub commands: Receiver<WorkerCmd>,
     pub sinks: HashMap<ParticipantId, EventSink>,
     pub placement: Arc<Mutex<Placement>>,
+    pub load: Arc<WorkerLoad>,
 }
 
 impl Worker {
@@ -56,7 +57,7 @@ impl Worker {
             }
         };
         let mut tx = TxBatch::new(&self.socket, rx.max_gso_segments());
-        let mut flusher = StatsFlusher::new(self.index);
+        let mut flusher = StatsFlusher::new(self.index, self.load.clone());
         loop {
             // 1. Control.
             while let Ok(cmd) = self.commands.try_recv() {

@@ -3,7 +3,7 @@
 
 use plenum_sfu::{ParticipantId, RoomId};
 
-use super::{MemberTx, Refusal, Registry, RoomEvent, Waiter};
+use super::{MemberTx, Refusal, Registry, RoomEvent, RoomOp, Waiter};
 use crate::protocol::LobbyEntry;
 
 /// Whom a moderator's lobby decision is about.
@@ -25,8 +25,9 @@ impl Registry {
         if r.locked_by.is_some() {
             return Err(Refusal::Locked);
         }
-        r.lobby.insert(id, Waiter { entry, tx });
+        r.lobby.insert(id, Waiter { entry: entry.clone(), tx: Some(tx) });
         r.announce_lobby();
+        self.publish(room, RoomOp::LobbyEntered { entry });
         Ok(r.has_moderator())
     }
 
@@ -38,6 +39,7 @@ impl Registry {
             return false;
         }
         r.announce_lobby();
+        self.publish(room, RoomOp::LobbyLeft { sid: id.to_string() });
         if r.is_empty() {
             rooms.remove(room);
         }
@@ -58,12 +60,14 @@ impl Registry {
         let mut decided = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(waiter) = r.lobby.remove(&id) {
-                let _ = waiter.tx.send(if admit { RoomEvent::Admitted } else { RoomEvent::Denied });
+                waiter.send(if admit { RoomEvent::Admitted } else { RoomEvent::Denied });
                 decided.push(waiter.entry);
             }
         }
         if !decided.is_empty() {
             r.announce_lobby();
+            let sids = decided.iter().map(|e| e.sid.clone()).collect();
+            self.publish(room, RoomOp::Decided { sids, admit });
         }
         decided
     }

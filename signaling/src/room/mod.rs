@@ -11,9 +11,11 @@ pub mod hands;
 mod lobby;
 pub use lobby::LobbyTarget;
 mod moderation;
+pub mod replica;
+pub use replica::{RoomBus, RoomOp};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use plenum_sfu::{ParticipantId, RoomId, TrackInfo};
 use tokio::sync::mpsc::UnboundedSender;
@@ -51,7 +53,8 @@ pub enum RoomEvent {
 }
 
 /// What a moderator did to a participant, as its session applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Moderation {
     Mute,
     AskUnmute,
@@ -76,12 +79,31 @@ pub enum Refusal {
 struct Member {
     info: ParticipantInfo,
     tracks: Vec<TrackEntry>,
-    tx: MemberTx,
+    /// `None`: a member connected to another signaling node (see [`replica`]).
+    tx: Option<MemberTx>,
+}
+
+impl Member {
+    fn send(&self, event: RoomEvent) {
+        if let Some(tx) = &self.tx {
+            // A closed channel means that session is ending (or parked); it catches up on resume.
+            let _ = tx.send(event);
+        }
+    }
 }
 
 struct Waiter {
     entry: LobbyEntry,
-    tx: MemberTx,
+    /// `None`: waiting on another signaling node.
+    tx: Option<MemberTx>,
+}
+
+impl Waiter {
+    fn send(&self, event: RoomEvent) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(event);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -100,7 +122,7 @@ impl Room {
     fn send_to(&self, id: ParticipantId, event: RoomEvent) -> bool {
         match self.members.get(&id) {
             Some(member) => {
-                let _ = member.tx.send(event);
+                member.send(event);
                 true
             }
             None => false,
@@ -119,7 +141,7 @@ impl Room {
     fn announce_lobby(&self) {
         let msg = ServerMessage::Lobby { waiting: self.lobby_entries() };
         for member in self.members.values().filter(|m| m.info.moderator) {
-            let _ = member.tx.send(RoomEvent::Message(msg.clone()));
+            member.send(RoomEvent::Message(msg.clone()));
         }
     }
 
@@ -127,7 +149,7 @@ impl Room {
     fn announce_moderator_presence(&self) {
         let msg = ServerMessage::LobbyWaiting { moderators_present: self.has_moderator() };
         for waiter in self.lobby.values() {
-            let _ = waiter.tx.send(RoomEvent::Message(msg.clone()));
+            waiter.send(RoomEvent::Message(msg.clone()));
         }
     }
 
@@ -135,18 +157,22 @@ impl Room {
         self.members.is_empty() && self.lobby.is_empty()
     }
 
+    /// Members or lobby entries of this node's sessions.
+    fn has_local(&self) -> bool {
+        self.members.values().any(|m| m.tx.is_some()) || self.lobby.values().any(|w| w.tx.is_some())
+    }
+
     fn broadcast_except(&self, except: ParticipantId, msg: &ServerMessage) {
         for (id, member) in &self.members {
             if *id != except {
-                // A closed channel means that session is ending (or parked); it catches up on resume.
-                let _ = member.tx.send(RoomEvent::Message(msg.clone()));
+                member.send(RoomEvent::Message(msg.clone()));
             }
         }
     }
 
     fn broadcast_all(&self, msg: &ServerMessage) {
         for member in self.members.values() {
-            let _ = member.tx.send(RoomEvent::Message(msg.clone()));
+            member.send(RoomEvent::Message(msg.clone()));
         }
     }
 
@@ -197,6 +223,8 @@ pub struct Registry {
     /// Identities banned per room, for the life of the process (kept when the room empties). Locked only while
     /// `rooms` is held, so the two never deadlock.
     bans: Mutex<HashMap<RoomId, HashSet<String>>>,
+    /// In a cluster: where changes go to reach the other signaling nodes (see [`replica`]).
+    bus: OnceLock<RoomBus>,
 }
 
 impl Registry {
@@ -253,10 +281,11 @@ impl Registry {
         let snapshot = r.snapshot_for(id);
         let had_moderator = r.has_moderator();
         r.broadcast_except(id, &ServerMessage::ParticipantJoined { participant: info.clone() });
-        r.members.insert(id, Member { info, tracks: Vec::new(), tx });
+        r.members.insert(id, Member { info: info.clone(), tracks: Vec::new(), tx: Some(tx) });
         if r.has_moderator() != had_moderator {
             r.announce_moderator_presence();
         }
+        self.publish(room, RoomOp::Joined { info });
         Ok(snapshot)
     }
 
@@ -266,7 +295,7 @@ impl Registry {
         let mut rooms = self.lock();
         let r = rooms.get_mut(room)?;
         let member = r.members.get_mut(&id)?;
-        member.tx = tx;
+        member.tx = Some(tx);
         let info = member.info.clone();
         Some((info, r.snapshot_for(id)))
     }
@@ -294,6 +323,7 @@ impl Registry {
         }
         let info = member.info.clone();
         r.broadcast_except(id, &ServerMessage::ParticipantUpdated { participant: info.clone() });
+        self.publish(room, RoomOp::Updated { info: info.clone() });
         Some(info)
     }
 
@@ -310,6 +340,7 @@ impl Registry {
         };
         member.tracks.retain(|t| t.track_id != entry.track_id);
         member.tracks.push(entry.clone());
+        self.publish(room, RoomOp::TrackPublished { track: entry.clone() });
         let msg =
             ServerMessage::TrackPublished { sid: entry.sid, track_id: entry.track_id, kind: entry.kind, source };
         r.broadcast_except(id, &msg);
@@ -325,8 +356,9 @@ impl Registry {
         if member.tracks.len() == before {
             return;
         }
-        let msg = ServerMessage::TrackUnpublished { sid: member.info.sid.clone(), track_id: track_id.to_owned() };
-        r.broadcast_except(id, &msg);
+        let sid = member.info.sid.clone();
+        self.publish(room, RoomOp::TrackUnpublished { sid: sid.clone(), track_id: track_id.to_owned() });
+        r.broadcast_except(id, &ServerMessage::TrackUnpublished { sid, track_id: track_id.to_owned() });
     }
 
     /// Add a chat message (already checked) to the room's history and send it to everyone, the sender included.
@@ -336,6 +368,7 @@ impl Registry {
         let info = &r.members.get(&id)?.info;
         let entry = r.chat.push(info.sid.clone(), info.identity.clone(), info.name.clone(), text, at);
         r.broadcast_all(&ServerMessage::Chat { message: entry.clone() });
+        self.publish(room, RoomOp::Chat { entry: entry.clone() });
         Some(entry)
     }
 
@@ -352,6 +385,7 @@ impl Registry {
         let msg =
             ServerMessage::HandChanged { sid: target.to_string(), raised, by: by.to_string(), queue: r.hands.sids() };
         r.broadcast_all(&msg);
+        self.publish(room, RoomOp::Hand { target: target.to_string(), raised, by: by.to_string() });
         HandOutcome::Changed
     }
 
@@ -363,6 +397,7 @@ impl Registry {
         let Some(r) = rooms.get_mut(room) else { return false };
         let Some(member) = r.members.remove(&id) else { return false };
         r.hands.set(id, false);
+        self.publish(room, RoomOp::Left { sid: member.info.sid.clone(), reason });
         r.broadcast_except(id, &ServerMessage::ParticipantLeft { sid: member.info.sid, reason });
         if member.info.moderator && !r.has_moderator() {
             r.announce_moderator_presence();
@@ -375,7 +410,7 @@ impl Registry {
 
     /// Number of rooms with at least one participant (not counting rooms where people only wait in the lobby).
     pub fn room_count(&self) -> usize {
-        self.lock().values().filter(|r| !r.members.is_empty()).count()
+        self.lock().values().filter(|r| r.members.values().any(|m| m.tx.is_some())).count()
     }
 
     /// Participants in `room`.

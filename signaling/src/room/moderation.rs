@@ -3,7 +3,7 @@
 
 use plenum_sfu::{ParticipantId, RoomId};
 
-use super::{MAX_BANS_PER_ROOM, Moderation, Registry, RoomEvent};
+use super::{MAX_BANS_PER_ROOM, Moderation, Registry, RoomEvent, RoomOp};
 use crate::protocol::{ParticipantInfo, ServerMessage};
 
 impl Registry {
@@ -21,6 +21,7 @@ impl Registry {
         let r = rooms.get(room)?;
         let info = r.members.get(&target)?.info.clone();
         let event = RoomEvent::Moderated { action, by: by.to_string() };
+        self.publish(room, RoomOp::Moderated { target: info.sid.clone(), action, by: by.to_string() });
         if action == (Moderation::Remove { ban: true }) {
             let mut bans = self.lock_bans();
             let banned = bans.entry(room.clone()).or_default();
@@ -39,7 +40,7 @@ impl Registry {
                 r.send_to(id, event.clone());
             }
             for waiter in r.lobby.values().filter(|w| w.entry.identity == info.identity) {
-                let _ = waiter.tx.send(event.clone());
+                waiter.send(event.clone());
             }
         } else {
             r.send_to(target, event);
@@ -54,9 +55,10 @@ impl Registry {
         let event = RoomEvent::Moderated { action: Moderation::Mute, by: by.to_string() };
         let mut muted = Vec::new();
         for (_, member) in r.members.iter().filter(|(id, _)| **id != by) {
-            let _ = member.tx.send(event.clone());
+            member.send(event.clone());
             muted.push(member.info.clone());
         }
+        self.publish(room, RoomOp::MuteAll { by: by.to_string() });
         muted
     }
 
@@ -69,6 +71,7 @@ impl Registry {
         }
         r.locked_by = locked.then(|| by.to_string());
         r.broadcast_all(&ServerMessage::RoomLocked { locked, by: by.to_string() });
+        self.publish(room, RoomOp::Locked { locked, by: by.to_string() });
         true
     }
 
@@ -79,14 +82,15 @@ impl Registry {
         let Some(r) = rooms.get_mut(room) else { return 0 };
         let event = RoomEvent::Moderated { action: Moderation::End, by: by.to_string() };
         for member in r.members.values() {
-            let _ = member.tx.send(event.clone());
+            member.send(event.clone());
         }
         let lobby = std::mem::take(&mut r.lobby);
         let told_lobby = lobby.len();
         for waiter in lobby.into_values() {
-            let _ = waiter.tx.send(event.clone());
+            waiter.send(event.clone());
         }
         r.locked_by = None;
+        self.publish(room, RoomOp::Ended { by: by.to_string() });
         r.members.len() + told_lobby
     }
 }

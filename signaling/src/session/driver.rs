@@ -39,6 +39,9 @@ where
         tokio::select! {
             frame = incoming.next(), if transport_open => match frame {
                 Some(frame) => {
+                    if session.awaiting_join() {
+                        sync_room(&shared, &frame).await;
+                    }
                     last_heard = Instant::now();
                     session.handle_incoming(frame, last_heard);
                 }
@@ -117,6 +120,23 @@ where
     if transport_open {
         // Give the client time to read our close frame and answer it before the socket is dropped.
         let _ = tokio::time::timeout(limits.close_linger, async { while incoming.next().await.is_some() {} }).await;
+    }
+}
+
+/// In a cluster: before a `join` is handled, this node gets the room's current state from the others.
+async fn sync_room(shared: &Shared, frame: &Incoming) {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(rename = "type")]
+        kind: String,
+        room: String,
+    }
+    let (Some(sync), Incoming::Text(text)) = (shared.room_sync.get(), frame) else { return };
+    if let Ok(peek) = serde_json::from_str::<Peek>(text)
+        && peek.kind == "join"
+        && crate::room::validate_room_name(&peek.room).is_ok()
+    {
+        sync.ensure(&plenum_sfu::RoomId(peek.room)).await;
     }
 }
 

@@ -52,6 +52,8 @@ pub mod close_code {
     pub const INTERNAL: u16 = 1011;
     /// The participant was resumed on another connection.
     pub const RESUMED_ELSEWHERE: u16 = 4000;
+    /// The SFU node serving the room went away (a cluster): reconnect and join again.
+    pub const MEDIA_LOST: u16 = 1012;
 }
 
 /// Participant ids are unique in the process.
@@ -71,6 +73,8 @@ pub struct Shared {
     pub drain: Drain,
     /// Where moderator actions are recorded (default: the log).
     pub audit: Arc<dyn AuditSink>,
+    /// In a cluster: room events shared with the other signaling nodes.
+    pub room_sync: std::sync::OnceLock<Arc<crate::cluster::rooms::RoomSync>>,
 }
 
 impl Shared {
@@ -84,6 +88,7 @@ impl Shared {
             resumes: ResumeTable::default(),
             audit: Arc::new(LogAudit),
             drain: Drain::default(),
+            room_sync: std::sync::OnceLock::new(),
         }
     }
 
@@ -352,6 +357,13 @@ impl Session {
             }
             // Our own `leave`: already announced.
             SfuEvent::Closed(CloseReason::Left) => {}
+            SfuEvent::Closed(CloseReason::MediaLost) => {
+                // A cluster's SFU node went away: leave the room and close without a fatal error, so the client
+                // reconnects, finds nothing to resume and joins again (the room is placed on a live node).
+                tracing::info!(participant = %joined.id, "media node lost; the client rejoins");
+                self.depart(LeaveReason::ConnectionFailed, false);
+                self.close(close_code::MEDIA_LOST, "media server lost");
+            }
             SfuEvent::Closed(reason) => {
                 let (why, message) = match &reason {
                     CloseReason::ConnectionFailed => (LeaveReason::ConnectionFailed, "the media connection failed"),
@@ -360,7 +372,7 @@ impl Session {
                         (LeaveReason::Error, "the media server dropped this participant")
                     }
                     CloseReason::Shutdown => (LeaveReason::Shutdown, "the media server is shutting down"),
-                    CloseReason::Left => (LeaveReason::Left, "left"),
+                    CloseReason::Left | CloseReason::MediaLost => (LeaveReason::Left, "left"),
                 };
                 // The SFU already dropped it: no `Leave` command.
                 self.depart(why, false);
@@ -558,6 +570,12 @@ impl Session {
             self.closing = true;
         }
     }
+}
+
+/// Make this process's participant ids start at `base` or above (a cluster gives every signaling node its own
+/// range, so sids are unique across nodes).
+pub fn reserve_participant_ids(base: u64) {
+    NEXT_PARTICIPANT.fetch_max(base, Ordering::Relaxed);
 }
 
 /// A fresh participant id.

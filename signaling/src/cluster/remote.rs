@@ -1,0 +1,241 @@
+//! The signaling side of a cluster: [`RemoteMedia`] implements [`Media`] for SFU nodes reached through Redis.
+//!
+//! A join places the room (see [`super::placement`]) and then sends `join` and every later command of that
+//! participant, in order, to the node's stream; one task per participant keeps that order while placement waits
+//! for Redis. Events come back on this signaling node's stream and go to the participant's sink. Once a second the
+//! live nodes are read: their load goes into the metrics, and the participants of a node whose registration has
+//! expired get `Closed(MediaLost)` (their clients join again and the room is placed on a live node).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use metrics::{counter, gauge};
+use plenum_sfu::{CloseReason, EventSink, ParticipantCommand, ParticipantId, RoomId, SfuError, SfuEvent};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use super::nodes::{self, NodeInfo};
+use super::placement::{self, Placed};
+use super::wire::{ToSfu, ToSignaling};
+use super::{ClusterError, HEARTBEAT, Redis, sfu_inbox, signaling_inbox, xadd_json, xread};
+use crate::media::Media;
+
+struct Entry {
+    ops: UnboundedSender<ParticipantCommand>,
+    sink: EventSink,
+    /// The SFU node, once placed.
+    node: Option<String>,
+}
+
+struct Inner {
+    /// This signaling node's id (`sig-N`).
+    id: String,
+    redis: Redis,
+    zone: Option<String>,
+    runtime: tokio::runtime::Handle,
+    participants: Mutex<HashMap<ParticipantId, Entry>>,
+}
+
+/// [`Media`] over Redis.
+#[derive(Clone)]
+pub struct RemoteMedia {
+    inner: Arc<Inner>,
+    tasks: Arc<Vec<JoinHandle<()>>>,
+}
+
+impl RemoteMedia {
+    /// Start reading this node's event stream and watching the SFU nodes. `id` names this signaling node.
+    pub async fn start(redis: Redis, id: String, zone: Option<String>) -> Result<RemoteMedia, ClusterError> {
+        let inbox = redis.dedicated().await?;
+        let inner = Arc::new(Inner {
+            id,
+            redis,
+            zone,
+            runtime: tokio::runtime::Handle::current(),
+            participants: Mutex::default(),
+        });
+        let tasks = vec![tokio::spawn(dispatch(inner.clone(), inbox)), tokio::spawn(watch_nodes(inner.clone()))];
+        Ok(RemoteMedia { inner, tasks: Arc::new(tasks) })
+    }
+
+    /// Stop the background tasks.
+    pub fn stop(&self) {
+        for task in self.tasks.iter() {
+            task.abort();
+        }
+    }
+}
+
+impl Media for RemoteMedia {
+    fn join(&self, room: &RoomId, participant: ParticipantId, sink: EventSink) -> Result<(), SfuError> {
+        let (ops, rx) = unbounded_channel();
+        {
+            let mut parts = lock(&self.inner.participants);
+            if parts.contains_key(&participant) {
+                return Err(SfuError::AlreadyJoined(participant));
+            }
+            parts.insert(participant, Entry { ops, sink, node: None });
+        }
+        self.inner.runtime.spawn(drive(self.inner.clone(), room.clone(), participant, rx));
+        Ok(())
+    }
+
+    fn command(&self, participant: ParticipantId, cmd: ParticipantCommand) -> Result<(), SfuError> {
+        let parts = lock(&self.inner.participants);
+        let entry = parts.get(&participant).ok_or(SfuError::UnknownParticipant(participant))?;
+        entry.ops.send(cmd).map_err(|_| SfuError::UnknownParticipant(participant))
+    }
+}
+
+impl Inner {
+    /// Hand an event to the participant's sink; its last event (`Closed`) forgets it.
+    fn deliver(&self, participant: ParticipantId, event: SfuEvent) {
+        let mut parts = lock(&self.participants);
+        let closed = matches!(event, SfuEvent::Closed(_));
+        if let Some(entry) = parts.get_mut(&participant) {
+            (entry.sink)(event);
+        }
+        if closed {
+            parts.remove(&participant);
+        }
+    }
+
+    /// The room's node: as recorded if that node lives, else the live, non-draining node with the most headroom.
+    async fn place(&self, room: &RoomId) -> Result<String, ClusterError> {
+        let mut conn = self.redis.conn.clone();
+        let live = nodes::live(&mut conn).await?;
+        let candidate = nodes::pick(&live, self.zone.as_deref()).map(|n| n.id.clone());
+        let placed = match candidate {
+            Some(candidate) => placement::place(&mut conn, &room.0, &candidate).await?,
+            // Every node drains: a room that runs somewhere may still get newcomers.
+            None => match placement::recorded(&mut conn, &room.0).await? {
+                Some(node) if live.iter().any(|n| n.id == node) => Placed::Existing(node),
+                _ => return Err(ClusterError::NoNode),
+            },
+        };
+        let outcome = match &placed {
+            Placed::Existing(_) => "existing",
+            Placed::New { replaced: false, .. } => "new",
+            Placed::New { replaced: true, .. } => "replaced",
+        };
+        counter!("plenum_cluster_placements_total", "node" => placed.node().to_owned(), "outcome" => outcome)
+            .increment(1);
+        if !matches!(placed, Placed::Existing(_)) {
+            tracing::info!(room = %room, node = placed.node(), outcome, "room placed");
+        }
+        Ok(placed.node().to_owned())
+    }
+}
+
+/// One participant: place its room, then send `join` and its commands in order.
+async fn drive(inner: Arc<Inner>, room: RoomId, participant: ParticipantId, mut ops: UnboundedReceiver<ParticipantCommand>) {
+    let node = match inner.place(&room).await {
+        Ok(node) => node,
+        Err(e) => {
+            tracing::warn!(%participant, room = %room, "cannot place the room: {e}");
+            inner.deliver(participant, SfuEvent::Closed(CloseReason::Isolated(format!("no media node: {e}"))));
+            return;
+        }
+    };
+    if let Some(entry) = lock(&inner.participants).get_mut(&participant) {
+        entry.node = Some(node.clone());
+    } else {
+        return;
+    }
+    let stream = sfu_inbox(&node);
+    let mut conn = inner.redis.conn.clone();
+    let mut msg = ToSfu::Join { room, participant, reply_to: inner.id.clone() };
+    loop {
+        let leave = matches!(msg, ToSfu::Command { cmd: ParticipantCommand::Leave, .. });
+        if let Err(e) = xadd_json(&mut conn, &stream, &msg).await {
+            tracing::warn!(%participant, %node, "cannot reach the media node: {e}");
+            inner.deliver(participant, SfuEvent::Closed(CloseReason::MediaLost));
+            return;
+        }
+        if leave {
+            return;
+        }
+        match ops.recv().await {
+            Some(cmd) => msg = ToSfu::Command { participant, cmd },
+            None => return,
+        }
+    }
+}
+
+/// Events from SFU nodes to this node's participants.
+async fn dispatch(inner: Arc<Inner>, mut conn: redis::aio::ConnectionManager) {
+    let stream = signaling_inbox(&inner.id);
+    let mut last = "0-0".to_owned();
+    loop {
+        match xread(&mut conn, &stream, &last, HEARTBEAT).await {
+            Ok(entries) => {
+                for (id, body) in entries {
+                    last = id;
+                    match serde_json::from_str::<ToSignaling>(&body) {
+                        Ok(ToSignaling { participant, node, event }) => {
+                            let event = match event {
+                                // A remote node that stops: its rooms go on elsewhere.
+                                SfuEvent::Closed(CloseReason::Shutdown) => SfuEvent::Closed(CloseReason::MediaLost),
+                                other => other,
+                            };
+                            let current = lock(&inner.participants).get(&participant).and_then(|e| e.node.clone());
+                            if current.as_deref() == Some(node.as_str()) {
+                                inner.deliver(participant, event);
+                            }
+                        }
+                        Err(e) => tracing::warn!("bad message in {stream}: {e}"),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!("reading {stream}: {e}");
+                tokio::time::sleep(HEARTBEAT).await;
+            }
+        }
+    }
+}
+
+/// Once a second: node metrics, and participants on nodes that are gone are told.
+async fn watch_nodes(inner: Arc<Inner>) {
+    let mut conn = inner.redis.conn.clone();
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let live = match nodes::live(&mut conn).await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::warn!("cannot read the SFU nodes: {e}");
+                continue;
+            }
+        };
+        record_node_metrics(&live);
+        let alive: HashSet<&str> = live.iter().map(|n| n.id.as_str()).collect();
+        let lost: Vec<(ParticipantId, String)> = lock(&inner.participants)
+            .iter()
+            .filter_map(|(id, e)| e.node.as_ref().filter(|n| !alive.contains(n.as_str())).map(|n| (*id, n.clone())))
+            .collect();
+        for (participant, node) in lost {
+            tracing::warn!(%participant, %node, "media node lost");
+            counter!("plenum_cluster_media_lost_total").increment(1);
+            inner.deliver(participant, SfuEvent::Closed(CloseReason::MediaLost));
+        }
+    }
+}
+
+fn record_node_metrics(live: &[NodeInfo]) {
+    gauge!("plenum_cluster_nodes").set(live.len() as f64);
+    for n in live {
+        let node = n.id.clone();
+        gauge!("plenum_cluster_node_headroom", "node" => node.clone()).set(n.headroom());
+        gauge!("plenum_cluster_node_cpu", "node" => node.clone()).set(n.cpu);
+        gauge!("plenum_cluster_node_packets_per_second", "node" => node.clone()).set(n.packets_per_sec);
+        gauge!("plenum_cluster_node_participants", "node" => node.clone()).set(n.participants as f64);
+        gauge!("plenum_cluster_node_workers", "node" => node.clone()).set(n.workers as f64);
+        gauge!("plenum_cluster_node_draining", "node" => node).set(if n.draining { 1.0 } else { 0.0 });
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
