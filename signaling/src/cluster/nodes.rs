@@ -23,9 +23,9 @@ pub struct NodeInfo {
     pub media_addrs: Vec<SocketAddr>,
     /// Capacity: worker threads (one per core).
     pub workers: usize,
-    /// Cores' worth of CPU its workers used over the last interval (0..=workers).
+    /// Cores' worth of CPU its workers used over the last few seconds (0..=workers).
     pub cpu: f64,
-    /// RTP packets forwarded per second over the last interval.
+    /// RTP packets forwarded per second over the last few seconds.
     pub packets_per_sec: f64,
     pub participants: u64,
     pub rooms: u64,
@@ -51,25 +51,32 @@ pub fn pick<'a>(nodes: &'a [NodeInfo], zone: Option<&str>) -> Option<&'a NodeInf
     let in_zone: Vec<&NodeInfo> = open.clone().filter(|n| zone.is_some() && n.zone.as_deref() == zone).collect();
     let pool: Vec<&NodeInfo> = if in_zone.is_empty() { open.collect() } else { in_zone };
     pool.into_iter().max_by(|a, b| {
-        a.headroom()
-            .total_cmp(&b.headroom())
-            .then(b.participants.cmp(&a.participants))
-            .then(b.id.cmp(&a.id))
+        a.headroom().total_cmp(&b.headroom()).then(b.participants.cmp(&a.participants)).then(b.id.cmp(&a.id))
     })
 }
 
-/// Turns the SFU's monotonic counters into rates between two heartbeats.
+/// Turns the SFU's monotonic counters into rates over the last [`RATE_WINDOW`]. The workers store their counters
+/// about once a second, on their own clocks: a window of several seconds keeps heartbeats that fall between two
+/// such flushes from reading as idle.
 #[derive(Debug, Default)]
 pub struct LoadRates {
-    last: Option<(Instant, SfuLoad)>,
+    samples: std::collections::VecDeque<(Instant, SfuLoad)>,
 }
 
+/// Window of [`LoadRates`].
+pub const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl LoadRates {
-    /// (cores of CPU, packets/s) since the previous call (zeros on the first).
+    /// (cores of CPU, packets/s) from the oldest sample in the window to this one (zeros on the first call).
     pub fn update(&mut self, now: Instant, load: SfuLoad) -> (f64, f64) {
-        let rates = match self.last {
+        let expired = |at: &Instant| now.saturating_duration_since(*at) >= RATE_WINDOW;
+        // Keep the newest sample that is at least a window old as the base.
+        while self.samples.get(1).is_some_and(|(at, _)| expired(at)) {
+            self.samples.pop_front();
+        }
+        let rates = match self.samples.front() {
             Some((at, prev)) => {
-                let secs = now.saturating_duration_since(at).as_secs_f64();
+                let secs = now.saturating_duration_since(*at).as_secs_f64();
                 if secs <= 0.0 {
                     (0.0, 0.0)
                 } else {
@@ -80,7 +87,7 @@ impl LoadRates {
             }
             None => (0.0, 0.0),
         };
-        self.last = Some((now, load));
+        self.samples.push_back((now, load));
         rates
     }
 }
@@ -170,9 +177,16 @@ mod tests {
     fn rates_from_counters() {
         let mut rates = LoadRates::default();
         let t0 = Instant::now();
-        let load = |cpu, fwd| SfuLoad { workers: 1, cpu_seconds: cpu, packets_forwarded: fwd, participants: 0, rooms: 0 };
+        let load =
+            |cpu, fwd| SfuLoad { workers: 1, cpu_seconds: cpu, packets_forwarded: fwd, participants: 0, rooms: 0 };
         assert_eq!(rates.update(t0, load(1.0, 100)), (0.0, 0.0));
         let (cpu, pps) = rates.update(t0 + std::time::Duration::from_secs(2), load(2.0, 2100));
         assert!((cpu - 0.5).abs() < 1e-9 && (pps - 1000.0).abs() < 1e-9, "{cpu} {pps}");
+        // A heartbeat between two flushes (same counters) still shows the rate over the window.
+        let (cpu, pps) = rates.update(t0 + std::time::Duration::from_secs(3), load(2.0, 2100));
+        assert!(cpu > 0.3 && pps > 600.0, "{cpu} {pps}");
+        // Older samples leave the window.
+        let (_, pps) = rates.update(t0 + std::time::Duration::from_secs(10), load(2.0, 2100));
+        assert_eq!(pps, 0.0);
     }
 }

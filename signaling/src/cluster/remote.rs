@@ -128,7 +128,12 @@ impl Inner {
 }
 
 /// One participant: place its room, then send `join` and its commands in order.
-async fn drive(inner: Arc<Inner>, room: RoomId, participant: ParticipantId, mut ops: UnboundedReceiver<ParticipantCommand>) {
+async fn drive(
+    inner: Arc<Inner>,
+    room: RoomId,
+    participant: ParticipantId,
+    mut ops: UnboundedReceiver<ParticipantCommand>,
+) {
     let node = match inner.place(&room).await {
         Ok(node) => node,
         Err(e) => {
@@ -200,6 +205,7 @@ async fn watch_nodes(inner: Arc<Inner>) {
     let mut conn = inner.redis.conn.clone();
     let mut tick = tokio::time::interval(HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = HashSet::new();
     loop {
         tick.tick().await;
         let live = match nodes::live(&mut conn).await {
@@ -209,7 +215,7 @@ async fn watch_nodes(inner: Arc<Inner>) {
                 continue;
             }
         };
-        record_node_metrics(&live);
+        record_node_metrics(&live, &mut seen);
         let alive: HashSet<&str> = live.iter().map(|n| n.id.as_str()).collect();
         let lost: Vec<(ParticipantId, String)> = lock(&inner.participants)
             .iter()
@@ -223,8 +229,23 @@ async fn watch_nodes(inner: Arc<Inner>) {
     }
 }
 
-fn record_node_metrics(live: &[NodeInfo]) {
+/// Gauges per live node; a node that went away (in `seen` before) drops to zero.
+fn record_node_metrics(live: &[NodeInfo], seen: &mut HashSet<String>) {
     gauge!("plenum_cluster_nodes").set(live.len() as f64);
+    let now: HashSet<String> = live.iter().map(|n| n.id.clone()).collect();
+    for gone in seen.difference(&now) {
+        for name in [
+            "plenum_cluster_node_headroom",
+            "plenum_cluster_node_cpu",
+            "plenum_cluster_node_packets_per_second",
+            "plenum_cluster_node_participants",
+            "plenum_cluster_node_workers",
+            "plenum_cluster_node_draining",
+        ] {
+            gauge!(name, "node" => gone.clone()).set(0.0);
+        }
+    }
+    *seen = now;
     for n in live {
         let node = n.id.clone();
         gauge!("plenum_cluster_node_headroom", "node" => node.clone()).set(n.headroom());

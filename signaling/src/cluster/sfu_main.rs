@@ -35,7 +35,8 @@ pub async fn run(args: SfuArgs, signals: impl futures_util::Stream<Item = ()> + 
     let listener = tokio::net::TcpListener::bind(args.http_addr)
         .await
         .map_err(|source| ServerError::Bind { addr: args.http_addr, source })?;
-    let local: SocketAddr = listener.local_addr().map_err(|source| ServerError::Bind { addr: args.http_addr, source })?;
+    let local: SocketAddr =
+        listener.local_addr().map_err(|source| ServerError::Bind { addr: args.http_addr, source })?;
     let redis = Redis::connect(&args.redis_url).await?;
     let sfu = Sfu::start(SfuConfig {
         media_addr: args.media_addr,

@@ -127,12 +127,8 @@ impl Inner {
                 let tx = events.clone();
                 let (sink_room, sink_reply) = (room.clone(), reply_to.clone());
                 let sink = Box::new(move |event: SfuEvent| {
-                    let _ = tx.send(Outgoing {
-                        reply_to: sink_reply.clone(),
-                        room: sink_room.clone(),
-                        participant,
-                        event,
-                    });
+                    let _ =
+                        tx.send(Outgoing { reply_to: sink_reply.clone(), room: sink_room.clone(), participant, event });
                 });
                 lock(&self.reply_to).insert(participant, reply_to.clone());
                 lock(&self.rooms).entry(room.clone()).or_default().insert(participant);
@@ -142,7 +138,12 @@ impl Inner {
                         SfuEvent::Error { code: ErrorCode::Internal, message: e.to_string() },
                         SfuEvent::Closed(CloseReason::Isolated(e.to_string())),
                     ] {
-                        let _ = events.send(Outgoing { reply_to: reply_to.clone(), room: room.clone(), participant, event });
+                        let _ = events.send(Outgoing {
+                            reply_to: reply_to.clone(),
+                            room: room.clone(),
+                            participant,
+                            event,
+                        });
                     }
                     return None;
                 }
