@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use cluster_support::media::MediaClient;
-use cluster_support::{Node, RedisServer, chat, recv_type, wait_registered};
+use cluster_support::{Node, RedisServer, chat, recv_type, recv_type_within, wait_registered};
 use common::{Ws, recv, send};
 use plenum_signaling::token::Claims;
 use serde_json::{Value, json};
@@ -139,4 +139,24 @@ async fn two_full_nodes_role_both_share_a_room_and_its_media() {
     assert!(node.starts_with("sfu-"), "{node}");
     alice.leave().await;
     bob.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_participants_of_a_signaling_node_that_dies_leave_the_others_rosters() {
+    let redis = RedisServer::start().await;
+    let sfu = Node::sfu(&redis).await;
+    wait_registered(&redis, &[sfu.id.as_deref().unwrap()]).await;
+    let (s1, mut s2) = tokio::join!(Node::signaling(&redis), Node::signaling(&redis));
+    let (mut alice, _) = join_as(&s1, "fragile", "alice", false, false).await;
+    let (_bob, joined_b) = join_as(&s2, "fragile", "bob", false, false).await;
+    let bob_sid = joined_b["you"]["sid"].clone();
+    assert_eq!(recv_type(&mut alice, "participant_joined").await["participant"]["sid"], bob_sid);
+
+    s2.child.start_kill().expect("kill -9 signaling node 2");
+    let left = recv_type_within(&mut alice, "participant_left", WAIT).await;
+    assert_eq!((left["sid"].clone(), left["reason"].clone()), (bob_sid, json!("disconnected")));
+    // Nor does a newcomer through a new node, which replays the room log: it says that bob left.
+    let s3 = Node::signaling(&redis).await;
+    let (_carol, joined_c) = join_as(&s3, "fragile", "carol", false, false).await;
+    assert_eq!(joined_c["participants"].as_array().unwrap().len(), 1, "only alice: {joined_c}");
 }

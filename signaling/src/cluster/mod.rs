@@ -1,6 +1,7 @@
 //! Scale-out through Redis: SFU nodes register themselves ([`nodes`]), the first join of a room places it on the
 //! node with the most headroom ([`placement`]), signaling drives remote SFU nodes through per-node Redis streams
-//! ([`remote`] on the signaling side, [`sfu_node`] on the media side, messages in [`wire`]).
+//! ([`remote`] on the signaling side, [`sfu_node`] on the media side, messages in [`wire`]); signaling nodes share
+//! rooms through per-room logs ([`rooms`]).
 //!
 //! Without a Redis URL none of this runs: the server drives its in-process SFU directly, as before.
 //!
@@ -10,6 +11,8 @@
 //! - `plenum:room:{room}:node`: the room's SFU node, refreshed by that node while the room has participants;
 //! - `plenum:sfu:{id}:in`: stream of commands to an SFU node; `plenum:sig:{id}:in`: stream of events to a
 //!   signaling node;
+//! - `plenum:room:{room}:log`: the room's changes, shared by the signaling nodes ([`rooms`]);
+//! - `plenum:signaling:{id}`: a signaling node's heartbeat (5 s expiry);
 //! - `plenum:seq:sfu`, `plenum:seq:signaling`: counters that number the nodes.
 
 pub mod nodes;

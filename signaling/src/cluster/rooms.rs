@@ -3,6 +3,9 @@
 //! session of this node first enters a room (join or lobby), [`RoomSync::ensure`] replays the room's log into the
 //! registry, and from then on the node follows the log and applies the other nodes' changes. A room this node has
 //! had no session in for [`UNFOLLOW_AFTER`] is dropped from the registry and no longer followed.
+//!
+//! Signaling nodes keep `plenum:signaling:{id}` alive (heartbeat every second, 5 s expiry); the members and lobby
+//! entries of a node whose key expired leave the rooms (`participant_left`, reason `disconnected`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -27,6 +30,10 @@ const READ_BLOCK: Duration = Duration::from_millis(200);
 const LOG_TTL: Duration = Duration::from_secs(3600);
 /// Room logs are trimmed to about this many entries.
 const LOG_MAXLEN: usize = 50_000;
+
+pub fn signaling_key(node: &str) -> String {
+    format!("plenum:signaling:{node}")
+}
 
 pub fn room_log(room: &str) -> String {
     format!("plenum:room:{room}:log")
@@ -69,14 +76,27 @@ impl RoomSync {
             replay: tokio::sync::Mutex::new(()),
             tasks: Mutex::default(),
         });
-        let tasks = vec![tokio::spawn(write(sync.clone(), ops)), tokio::spawn(follow(Arc::downgrade(&sync), reader))];
+        let mut conn = sync.redis.conn.clone();
+        alive(&mut conn, &sync.node).await?;
+        let tasks = vec![
+            tokio::spawn(write(sync.clone(), ops)),
+            tokio::spawn(follow(Arc::downgrade(&sync), reader)),
+            tokio::spawn(watch_origins(Arc::downgrade(&sync))),
+        ];
         *lock(&sync.tasks) = tasks;
         Ok(sync)
     }
 
+    /// Stop the tasks and say at once that this node is gone.
     pub fn stop(&self) {
         for task in lock(&self.tasks).iter() {
             task.abort();
+        }
+        let (mut conn, key) = (self.redis.conn.clone(), signaling_key(&self.node));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _: Result<(), _> = conn.del(key).await;
+            });
         }
     }
 
@@ -119,12 +139,46 @@ impl RoomSync {
     }
 }
 
+async fn alive(conn: &mut ConnectionManager, node: &str) -> Result<(), ClusterError> {
+    let _: () = conn.set_ex(signaling_key(node), 1, super::EXPIRY.as_secs()).await?;
+    Ok(())
+}
+
+/// Every second: this node's heartbeat, and the members of signaling nodes that are gone leave.
+async fn watch_origins(sync: Weak<RoomSync>) {
+    let mut tick = tokio::time::interval(super::HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(sync) = sync.upgrade() else { return };
+        let Some(shared) = sync.shared.upgrade() else { return };
+        let mut conn = sync.redis.conn.clone();
+        if let Err(e) = alive(&mut conn, &sync.node).await {
+            tracing::warn!("signaling heartbeat failed: {e}");
+            continue;
+        }
+        let origins: Vec<String> = shared.registry.remote_origins().into_iter().collect();
+        if origins.is_empty() {
+            continue;
+        }
+        let mut pipe = redis::pipe();
+        for origin in &origins {
+            pipe.exists(signaling_key(origin));
+        }
+        let Ok(exists) = pipe.query_async::<Vec<bool>>(&mut conn).await else { continue };
+        for (origin, _) in origins.iter().zip(exists).filter(|(_, alive)| !alive) {
+            let gone = shared.registry.forget_origin(origin);
+            tracing::warn!(node = %origin, participants = gone, "signaling node gone; its participants left");
+        }
+    }
+}
+
 /// Apply one log entry (skipping `skip_origin`'s own).
 fn apply(registry: &Registry, room: &RoomId, entry: &redis::streams::StreamId, skip_origin: Option<&str>) {
     let Some(body) = entry.get::<String>("m") else { return };
     match serde_json::from_str::<Entry>(&body) {
         Ok(e) if Some(e.origin.as_str()) == skip_origin => {}
-        Ok(e) => registry.apply_remote(room, e.op),
+        Ok(e) => registry.apply_remote(room, &e.origin, e.op),
         Err(e) => tracing::warn!(room = %room, "bad room log entry: {e}"),
     }
 }

@@ -25,7 +25,7 @@ impl Registry {
         if r.locked_by.is_some() {
             return Err(Refusal::Locked);
         }
-        r.lobby.insert(id, Waiter { entry: entry.clone(), tx: Some(tx) });
+        r.lobby.insert(id, Waiter { entry: entry.clone(), tx: Some(tx), origin: None });
         r.announce_lobby();
         self.publish(room, RoomOp::LobbyEntered { entry });
         Ok(r.has_moderator())

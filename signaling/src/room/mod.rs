@@ -81,6 +81,8 @@ struct Member {
     tracks: Vec<TrackEntry>,
     /// `None`: a member connected to another signaling node (see [`replica`]).
     tx: Option<MemberTx>,
+    /// The signaling node of a member of another node.
+    origin: Option<String>,
 }
 
 impl Member {
@@ -96,6 +98,8 @@ struct Waiter {
     entry: LobbyEntry,
     /// `None`: waiting on another signaling node.
     tx: Option<MemberTx>,
+    /// The signaling node of an entry of another node.
+    origin: Option<String>,
 }
 
 impl Waiter {
@@ -281,7 +285,7 @@ impl Registry {
         let snapshot = r.snapshot_for(id);
         let had_moderator = r.has_moderator();
         r.broadcast_except(id, &ServerMessage::ParticipantJoined { participant: info.clone() });
-        r.members.insert(id, Member { info: info.clone(), tracks: Vec::new(), tx: Some(tx) });
+        r.members.insert(id, Member { info: info.clone(), tracks: Vec::new(), tx: Some(tx), origin: None });
         if r.has_moderator() != had_moderator {
             r.announce_moderator_presence();
         }

@@ -6,6 +6,8 @@
 //! reach only local sessions. Each node applies its own changes at once and the others' in log order; two changes
 //! made at the same instant on two nodes may be seen in different orders (chat lines, hand queue), nothing else.
 
+use std::collections::HashSet;
+
 use plenum_sfu::{ParticipantId, RoomId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
@@ -67,8 +69,50 @@ impl Registry {
         true
     }
 
-    /// Apply a change another signaling node made: update the replica, tell the local sessions.
-    pub fn apply_remote(&self, room: &RoomId, op: RoomOp) {
+    /// The signaling nodes that members or lobby entries of other nodes are connected to.
+    pub fn remote_origins(&self) -> HashSet<String> {
+        let rooms = self.lock();
+        let members = rooms.values().flat_map(|r| r.members.values().filter_map(|m| m.origin.clone()));
+        let waiters = rooms.values().flat_map(|r| r.lobby.values().filter_map(|w| w.origin.clone()));
+        members.chain(waiters).collect()
+    }
+
+    /// Signaling node `origin` is gone: its members leave (`disconnected`) and its lobby entries go, here and, through
+    /// the bus, in the room logs (so a node that replays a log later does not see them either). Returns how many.
+    pub fn forget_origin(&self, origin: &str) -> usize {
+        let mut rooms = self.lock();
+        let mut gone = 0;
+        for (room, r) in rooms.iter_mut() {
+            let members: Vec<ParticipantId> =
+                r.members.iter().filter(|(_, m)| m.origin.as_deref() == Some(origin)).map(|(id, _)| *id).collect();
+            for id in members {
+                let Some(member) = r.members.remove(&id) else { continue };
+                gone += 1;
+                r.hands.set(id, false);
+                let reason = LeaveReason::Disconnected;
+                self.publish(room, RoomOp::Left { sid: member.info.sid.clone(), reason });
+                r.broadcast_except(id, &ServerMessage::ParticipantLeft { sid: member.info.sid, reason });
+                if member.info.moderator && !r.has_moderator() {
+                    r.announce_moderator_presence();
+                }
+            }
+            let waiters: Vec<ParticipantId> =
+                r.lobby.iter().filter(|(_, w)| w.origin.as_deref() == Some(origin)).map(|(id, _)| *id).collect();
+            for id in &waiters {
+                r.lobby.remove(id);
+                gone += 1;
+                self.publish(room, RoomOp::LobbyLeft { sid: id.to_string() });
+            }
+            if !waiters.is_empty() {
+                r.announce_lobby();
+            }
+        }
+        rooms.retain(|_, r| !r.is_empty());
+        gone
+    }
+
+    /// Apply a change signaling node `origin` made: update the replica, tell the local sessions.
+    pub fn apply_remote(&self, room: &RoomId, origin: &str, op: RoomOp) {
         let mut rooms = self.lock();
         let r = rooms.entry(room.clone()).or_default();
         match op {
@@ -79,7 +123,7 @@ impl Registry {
                 }
                 let had_moderator = r.has_moderator();
                 r.broadcast_except(id, &ServerMessage::ParticipantJoined { participant: info.clone() });
-                r.members.insert(id, Member { info, tracks: Vec::new(), tx: None });
+                r.members.insert(id, Member { info, tracks: Vec::new(), tx: None, origin: Some(origin.to_owned()) });
                 if r.has_moderator() != had_moderator {
                     r.announce_moderator_presence();
                 }
@@ -126,7 +170,7 @@ impl Registry {
             }
             RoomOp::LobbyEntered { entry } => {
                 let Some(id) = id_of(&entry.sid) else { return };
-                r.lobby.insert(id, Waiter { entry, tx: None });
+                r.lobby.insert(id, Waiter { entry, tx: None, origin: Some(origin.to_owned()) });
                 r.announce_lobby();
             }
             RoomOp::LobbyLeft { sid } => {
@@ -219,7 +263,7 @@ mod tests {
     fn relay(from: &mut tokio::sync::mpsc::UnboundedReceiver<(RoomId, RoomOp)>, to: &Registry) -> usize {
         let mut n = 0;
         while let Ok((room, op)) = from.try_recv() {
-            to.apply_remote(&room, op);
+            to.apply_remote(&room, "other", op);
             n += 1;
         }
         n
@@ -258,6 +302,34 @@ mod tests {
         );
         assert_eq!(a.room_count(), 0);
         assert!(!a.has_local(&room));
+        assert_eq!(b.participant_count(&room), 1);
+    }
+
+    #[test]
+    fn the_members_of_a_node_that_is_gone_leave() {
+        let (a, b) = (Registry::new(), Registry::new());
+        let (bus_a, mut ops_a) = unbounded_channel();
+        let (bus_b, mut ops_b) = unbounded_channel();
+        a.set_bus(bus_a);
+        b.set_bus(bus_b);
+        let room = RoomId("g".into());
+        let (tx1, _rx1) = unbounded_channel();
+        a.join(&room, ParticipantId(1), info(1, true), tx1).unwrap();
+        relay(&mut ops_a, &b);
+        let (tx2, mut rx2) = unbounded_channel();
+        b.join(&room, ParticipantId(2), info(2, false), tx2).unwrap();
+        let _ = ops_b.try_recv();
+        assert_eq!(b.remote_origins(), HashSet::from(["other".to_owned()]));
+        assert_eq!(b.forget_origin("other"), 1);
+        let mut events = Vec::new();
+        while let Ok(event) = rx2.try_recv() {
+            events.push(event);
+        }
+        let left = ServerMessage::ParticipantLeft { sid: "p1".into(), reason: LeaveReason::Disconnected };
+        assert!(events.contains(&RoomEvent::Message(left)), "{events:?}");
+        assert!(b.remote_origins().is_empty());
+        let (_, op) = ops_b.try_recv().expect("the departure goes to the room log too");
+        assert_eq!(op, RoomOp::Left { sid: "p1".into(), reason: LeaveReason::Disconnected });
         assert_eq!(b.participant_count(&room), 1);
     }
 

@@ -204,6 +204,25 @@ pub async fn chat(ws: &mut Ws, text: &str) {
     send(ws, json!({"type": "chat", "text": text})).await;
 }
 
+/// The next message of type `kind` within `limit` (others skipped; no per-message limit).
+pub async fn recv_type_within(ws: &mut Ws, kind: &str, limit: Duration) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let end = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(end, ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let msg: Value = serde_json::from_str(&text).expect("JSON");
+                if msg["type"] == kind {
+                    return msg;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no {kind} within {limit:?}: {other:?}"),
+        }
+    }
+}
+
 /// The next message of type `kind` on a plain socket (others skipped).
 pub async fn recv_type(ws: &mut Ws, kind: &str) -> Value {
     loop {
