@@ -59,10 +59,29 @@ impl PgCluster {
         let cluster = PgCluster { dir, bin, port, as_postgres_user };
         let data = cluster.dir.join("data");
         cluster.run("initdb", &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        let opts = format!("-p {port} -c listen_addresses=127.0.0.1 -k {} -F", cluster.dir.display());
-        let log = cluster.dir.join("log");
-        cluster.run("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        cluster.start_server();
         Some(cluster)
+    }
+
+    /// Start the server on the cluster's port (`pg_ctl start`, waiting until it accepts connections).
+    fn start_server(&self) {
+        let data = self.dir.join("data");
+        let opts = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -F", self.port, self.dir.display());
+        let log = self.dir.join("log");
+        self.run("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+    }
+
+    /// Stop the server (`pg_ctl stop -m fast`: open connections are closed); the data stays for [`Self::restart`].
+    #[allow(dead_code)]
+    pub fn stop(&self) {
+        let data = self.dir.join("data");
+        self.run("pg_ctl", &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"]);
+    }
+
+    /// Start the server again after [`Self::stop`], same port and data.
+    #[allow(dead_code)]
+    pub fn restart(&self) {
+        self.start_server();
     }
 
     fn run(&self, tool: &str, args: &[&str]) {
