@@ -29,7 +29,7 @@ step "promtool test rules (alert unit tests)" promtool test rules "$D/prometheus
 # probe_success come from Prometheus and the blackbox exporter themselves.
 check_metric_names() {
   local names metric missing=0
-  names=$( { grep -hoE '(plenum|process)_[a-z_]+' "$D/prometheus/alerts.yml"
+  names=$( { grep -v '^ *#' "$D/prometheus/alerts.yml" | grep -oE '(plenum|process)_[a-z_]+'
              jq -r '.. | .expr? // empty' "$D/grafana/plenum.json" | grep -oE '(plenum|process)_[a-z_]+'; } \
            | sed -E 's/_(bucket|sum|count)$//' | sort -u)
   [ -n "$names" ] || { echo "no metric names found"; return 1; }
