@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Check the deploy files with real tools: Prometheus rules (promtool check + unit tests), the systemd units
 # (systemd-analyze verify + security), YAML (yamllint), nginx (nginx -t), Caddy (caddy validate), coturn (starts
-# turnserver with the config on loopback), the Grafana dashboard (JSON), and that every metric name in the rules
-# and the dashboard exists in the Rust sources. docker compose and helm are used when installed (neither is in
+# turnserver with the config on loopback), the Grafana dashboard (JSON), the Dockerfile's COPY sources, and that
+# every metric name in the rules and the dashboard exists in the Rust sources. docker compose and helm are used when installed (neither is in
 # Debian 12); without helm, the chart's non-template files are linted only.
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
@@ -11,8 +11,8 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 # prometheus ships promtool; nginx-light for nginx -t; caddy and coturn for their own validators.
-step "Debian packages (prometheus, yamllint, nginx-light, caddy, coturn, openssl)" \
-  need_debs prometheus yamllint nginx-light caddy coturn openssl
+step "Debian packages (prometheus, yamllint, nginx-light, caddy, coturn, openssl, systemd)" \
+  need_debs prometheus yamllint nginx-light caddy coturn openssl systemd
 
 check_yaml() {
   # Helm templates are Go templates, not YAML: linted by helm below.
@@ -140,6 +140,21 @@ check_coturn() {
 }
 step "coturn: turnserver starts with deploy/coturn/turnserver.conf" check_coturn
 
+# No Docker daemon here to build the image: check that every file the Dockerfile copies from the build context
+# exists and is not excluded by .dockerignore, and that the stages it copies from are defined.
+check_dockerfile() {
+  local f="$D/docker/Dockerfile" src bad=0
+  for src in $(grep -E '^COPY ' "$f" | grep -v -- '--from=' | sed -E 's/^COPY +//' | awk '{ for (i = 1; i < NF; i++) print $i }'); do
+    [ -e "$ROOT/$src" ] || { echo "Dockerfile copies $src, which does not exist"; bad=1; }
+    if grep -qxF "${src%/}" .dockerignore; then echo "Dockerfile copies $src, which .dockerignore excludes"; bad=1; fi
+  done
+  for stage in $(grep -oE -- '--from=[a-z]+' "$f" | cut -d= -f2 | sort -u); do
+    grep -qE "^FROM .* AS $stage\$" "$f" || { echo "COPY --from=$stage: no such stage"; bad=1; }
+  done
+  return $bad
+}
+step "Dockerfile: copied paths and stages exist" check_dockerfile
+
 check_compose() {
   if docker compose version >/dev/null 2>&1; then
     mkdir -p "$TMP/compose"
@@ -148,6 +163,27 @@ check_compose() {
       TURN_HOST=turn.example.org POSTGRES_PASSWORD=check docker compose -f compose.yaml config -q)
   else
     echo "SKIPPED: docker compose is not installed (the compose plugin is not in Debian 12); yamllint checked compose.yaml"
+    # What can be checked without it: every file the services mount from the repository exists (secrets/ and
+    # tls/ are made by the operator, see deploy/docker/README.md).
+    /usr/bin/python3 - "$D/docker/compose.yaml" <<'PY'
+import os, sys, yaml
+path = sys.argv[1]
+base = os.path.dirname(path)
+doc = yaml.safe_load(open(path))
+missing = []
+for name, svc in doc["services"].items():
+    for vol in svc.get("volumes", []):
+        src = vol.split(":")[0]
+        if src.startswith(".") and not src.startswith(("./secrets", "./tls")):
+            if not os.path.exists(os.path.join(base, src)):
+                missing.append(f"{name}: {src}")
+    build = svc.get("build")
+    if build and not os.path.exists(os.path.join(base, build["context"], build["dockerfile"])):
+        missing.append(f"{name}: build {build}")
+if missing:
+    sys.exit("compose.yaml mounts what does not exist: " + ", ".join(missing))
+print("compose.yaml: every mounted repository file exists")
+PY
   fi
 }
 step "docker compose config" check_compose
