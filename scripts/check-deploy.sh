@@ -2,8 +2,8 @@
 # Check the deploy files with real tools: Prometheus rules (promtool check + unit tests), the systemd units
 # (systemd-analyze verify + security), YAML (yamllint), nginx (nginx -t), Caddy (caddy validate), coturn (starts
 # turnserver with the config on loopback), the Grafana dashboard (JSON), the Dockerfile's COPY sources, and that
-# every metric name in the rules and the dashboard exists in the Rust sources. docker compose and helm are used when installed (neither is in
-# Debian 12); without helm, the chart's non-template files are linted only.
+# every metric name in the rules and the dashboard exists in the Rust sources. docker compose and helm are used
+# when installed (neither is in Debian 12); without helm, the chart's non-template files are linted only.
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
 D="$ROOT/deploy"
