@@ -124,3 +124,32 @@ async fn killing_an_sfu_node_moves_its_rooms_and_clients_come_back_with_media() 
     );
     assert!(metrics.contains("plenum_cluster_media_lost_total 2"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_still_on_a_drained_node_at_its_deadline_moves_on() {
+    let redis = RedisServer::start().await;
+    let a = Node::sfu_with(&redis, &["--zone", "a", "--drain-timeout", "2s"]).await;
+    let b = Node::sfu_with(&redis, &["--zone", "b"]).await;
+    let (id_a, id_b) = (a.id.clone().unwrap(), b.id.clone().unwrap());
+    wait_registered(&redis, &[&id_a, &id_b]).await;
+    let sig = Node::serve_with(&redis, "signaling", &["--zone", "a"]).await;
+    let (ws_x, joined_x) = join(&sig, "overtime", "x").await;
+    let (ws_y, joined_y) = join(&sig, "overtime", "y").await;
+    let mut x = MediaClient::start(ws_x).await;
+    let mut y = MediaClient::start(ws_y).await;
+    assert!(x.wait_received(10, WAIT).await && y.wait_received(10, WAIT).await, "media flows on node a");
+    assert_eq!(placed(&redis, "overtime").await, id_a);
+
+    a.signal("-TERM");
+    let (cx, cy) = tokio::join!(x.next_of("closed", WAIT), y.next_of("closed", WAIT));
+    assert_eq!((cx.expect("x closed")["code"].clone(), cy.expect("y closed")["code"].clone()), (json!(1012), json!(1012)));
+    assert!(redis.node_info(&id_a).await.is_none(), "the drained node deregistered");
+    x.stop();
+    y.stop();
+    let (token_x, token_y) = (joined_x["resume_token"].as_str().unwrap(), joined_y["resume_token"].as_str().unwrap());
+    let ((ws_x, _), (ws_y, _)) =
+        tokio::join!(come_back(&sig, "overtime", "x", token_x), come_back(&sig, "overtime", "y", token_y));
+    let (x, y) = (MediaClient::start(ws_x).await, MediaClient::start(ws_y).await);
+    assert!(x.wait_received(10, WAIT).await && y.wait_received(10, WAIT).await, "media flows again");
+    assert_eq!(redis.room_node("overtime").await.as_deref(), Some(id_b.as_str()));
+}

@@ -122,8 +122,11 @@ impl Node {
     pub async fn sfu_with(redis: &RedisServer, extra: &[&str]) -> Node {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_plenum"));
         cmd.args(["sfu", "--http-addr", "127.0.0.1:0", "--media-addr", "127.0.0.1:0", "--workers", "1"])
-            .args(["--redis-url", &redis.url, "--drain-timeout", "30s"])
+            .args(["--redis-url", &redis.url])
             .args(extra);
+        if !extra.contains(&"--drain-timeout") {
+            cmd.args(["--drain-timeout", "30s"]);
+        }
         let (child, line) = spawn(cmd, "Plenum SFU node ").await;
         // "sfu-N is running at http://ADDR (media [...])"
         let id = line.split_whitespace().next().unwrap().to_owned();
