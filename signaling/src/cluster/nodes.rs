@@ -14,6 +14,9 @@ use super::{ClusterError, EXPIRY, NODES_SET, node_key};
 /// Forwarded packets per second one worker (core) carries at full load: about 20 µs of CPU per forwarded packet
 /// with SRTP and congestion control (`docs/performance.md`).
 pub const PACKETS_PER_WORKER: f64 = 50_000.0;
+/// What a room placed in the last few seconds is assumed to cost (workers), until the node's measured load shows
+/// it: without it, every room placed within one heartbeat would go to the same node.
+pub const NEW_ROOM_COST: f64 = 0.1;
 
 /// What an SFU node tells the cluster about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +35,10 @@ pub struct NodeInfo {
     pub zone: Option<String>,
     /// A draining node takes no new room.
     pub draining: bool,
+    /// Rooms placed on it in the last few seconds (read from `plenum:node:{id}:recent`, not part of the
+    /// registration).
+    #[serde(default, skip_serializing)]
+    pub recent_rooms: u64,
 }
 
 impl NodeInfo {
@@ -42,16 +49,28 @@ impl NodeInfo {
         let by_packets = workers - self.packets_per_sec / PACKETS_PER_WORKER;
         by_cpu.min(by_packets).max(0.0)
     }
+
+    /// Headroom less the assumed cost of the rooms placed here in the last few seconds (may be negative).
+    pub fn placement_headroom(&self) -> f64 {
+        self.headroom() - self.recent_rooms as f64 * NEW_ROOM_COST
+    }
 }
 
-/// The node a new room goes to: not draining, in `zone` if any such node is live, most headroom (ties: fewer
-/// participants, then id).
+pub fn recent_key(id: &str) -> String {
+    format!("plenum:node:{id}:recent")
+}
+
+/// The node a new room goes to: not draining, in `zone` if any such node is live, most
+/// [`NodeInfo::placement_headroom`] (ties: fewer participants, then id).
 pub fn pick<'a>(nodes: &'a [NodeInfo], zone: Option<&str>) -> Option<&'a NodeInfo> {
     let open = nodes.iter().filter(|n| !n.draining);
     let in_zone: Vec<&NodeInfo> = open.clone().filter(|n| zone.is_some() && n.zone.as_deref() == zone).collect();
     let pool: Vec<&NodeInfo> = if in_zone.is_empty() { open.collect() } else { in_zone };
     pool.into_iter().max_by(|a, b| {
-        a.headroom().total_cmp(&b.headroom()).then(b.participants.cmp(&a.participants)).then(b.id.cmp(&a.id))
+        a.placement_headroom()
+            .total_cmp(&b.placement_headroom())
+            .then(b.participants.cmp(&a.participants))
+            .then(b.id.cmp(&a.id))
     })
 }
 
@@ -117,13 +136,17 @@ pub async fn live(conn: &mut ConnectionManager) -> Result<Vec<NodeInfo>, Cluster
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<String> = ids.iter().map(|id| node_key(id)).collect();
+    let keys: Vec<String> = ids.iter().map(|id| node_key(id)).chain(ids.iter().map(|id| recent_key(id))).collect();
     let values: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(conn).await?;
+    let (infos, recent) = values.split_at(ids.len());
     let mut nodes = Vec::new();
     let mut gone = Vec::new();
-    for (id, value) in ids.into_iter().zip(values) {
-        match value.and_then(|v| serde_json::from_str::<NodeInfo>(&v).ok()) {
-            Some(info) => nodes.push(info),
+    for ((id, value), recent) in ids.into_iter().zip(infos).zip(recent) {
+        match value.as_deref().and_then(|v| serde_json::from_str::<NodeInfo>(v).ok()) {
+            Some(mut info) => {
+                info.recent_rooms = recent.as_deref().and_then(|r| r.parse().ok()).unwrap_or(0);
+                nodes.push(info)
+            }
             None => gone.push(id),
         }
     }
@@ -149,6 +172,7 @@ mod tests {
             rooms: 0,
             zone: None,
             draining: false,
+            recent_rooms: 0,
         }
     }
 
@@ -171,6 +195,18 @@ mod tests {
         assert_eq!(pick(&nodes, Some("a")).unwrap().id, "big", "the zone first");
         assert_eq!(pick(&nodes, Some("x")).unwrap().id, "busy", "no node in the zone: any");
         assert!(pick(&[], None).is_none());
+    }
+
+    #[test]
+    fn rooms_placed_a_moment_ago_count_until_the_load_shows_them() {
+        let mut nodes = vec![node("a", 1, 0.0, 0.0), node("b", 1, 0.05, 0.0)];
+        assert_eq!(pick(&nodes, None).unwrap().id, "a");
+        nodes[0].recent_rooms = 1;
+        assert_eq!(pick(&nodes, None).unwrap().id, "b", "a burst of new rooms spreads");
+        nodes[1].recent_rooms = 1;
+        assert_eq!(pick(&nodes, None).unwrap().id, "a");
+        let text = serde_json::to_string(&nodes[0]).unwrap();
+        assert!(!text.contains("recent"), "not part of the registration: {text}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! - [`place`]: the room's recorded node if it is still registered; otherwise record the candidate (the node with
 //!   the most headroom, picked by the caller) and return it. A record whose node's registration has expired is
-//!   replaced: that is how the rooms of a dead node move.
+//!   replaced: that is how the rooms of a dead node move. A new placement counts in `plenum:node:{id}:recent`
+//!   (expires [`super::nodes::RATE_WINDOW`] after the last one), see [`super::nodes::NEW_ROOM_COST`].
 //! - The SFU node hosting a room refreshes its record every heartbeat ([`refresh`]) and deletes it when the room's
 //!   last participant leaves ([`release`]); without refreshes it expires after [`super::EXPIRY`].
 
@@ -34,6 +35,8 @@ if cur and redis.call('EXISTS', ARGV[3] .. cur) == 1 then
   return {cur, 0}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 if cur then return {ARGV[1], 2} end
 return {ARGV[1], 1}
 "#;
@@ -59,9 +62,11 @@ return 0
 pub async fn place(conn: &mut ConnectionManager, room: &str, candidate: &str) -> Result<Placed, ClusterError> {
     let (node, how): (String, u8) = redis::Script::new(PLACE)
         .key(room_key(room))
+        .key(super::nodes::recent_key(candidate))
         .arg(candidate)
         .arg(EXPIRY.as_millis() as u64)
         .arg(NODE_KEY_PREFIX)
+        .arg(super::nodes::RATE_WINDOW.as_millis() as u64)
         .invoke_async(conn)
         .await?;
     Ok(match how {

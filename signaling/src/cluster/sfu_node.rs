@@ -118,6 +118,7 @@ impl Inner {
             rooms: load.rooms,
             zone: self.zone.clone(),
             draining: self.draining.load(Ordering::Relaxed),
+            recent_rooms: 0,
         }
     }
 
