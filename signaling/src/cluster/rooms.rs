@@ -102,11 +102,11 @@ impl RoomSync {
 
     /// Make sure this node has the room as the cluster sees it, and follows it: replay its log the first time.
     pub async fn ensure(&self, room: &RoomId) {
-        if lock(&self.followed).contains_key(room) {
+        if self.touch(room) {
             return;
         }
         let _one = self.replay.lock().await;
-        if lock(&self.followed).contains_key(room) {
+        if self.touch(room) {
             return;
         }
         let Some(shared) = self.shared.upgrade() else { return };
@@ -135,7 +135,7 @@ impl RoomSync {
                 break;
             }
         }
-        lock(&self.followed).insert(room.clone(), Followed { last, idle_since: None });
+        lock(&self.followed).insert(room.clone(), Followed { last, idle_since: Some(Instant::now()) });
     }
 }
 
@@ -169,6 +169,20 @@ async fn watch_origins(sync: Weak<RoomSync>) {
         for (origin, _) in origins.iter().zip(exists).filter(|(_, alive)| !alive) {
             let gone = shared.registry.forget_origin(origin);
             tracing::warn!(node = %origin, participants = gone, "signaling node gone; its participants left");
+        }
+    }
+}
+
+impl RoomSync {
+    /// Whether the room is followed; if so, it stays followed for [`UNFOLLOW_AFTER`] from now even without a
+    /// session (the join that asked is about to add one).
+    fn touch(&self, room: &RoomId) -> bool {
+        match lock(&self.followed).get_mut(room) {
+            Some(f) => {
+                f.idle_since = Some(Instant::now());
+                true
+            }
+            None => false,
         }
     }
 }
