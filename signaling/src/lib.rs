@@ -158,6 +158,12 @@ impl Server {
             }));
         }
         readiness.add(db.readiness_check());
+        if let Some(remote) = remote.clone() {
+            readiness.add(health::check_fn("cluster", move || {
+                let remote = remote.clone();
+                async move { remote.check_ready().await }
+            }));
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (session_guard, sessions_done) = mpsc::channel(1);
         let public_url = config::public_url_or_default(config.public_url.as_deref(), local_addr);

@@ -158,3 +158,24 @@ async fn a_burst_of_new_rooms_spreads_over_the_nodes() {
     assert_eq!(counts.get(&id_a).copied().unwrap_or(0) + counts.get(&id_b).copied().unwrap_or(0), 6, "{counts:?}");
     assert!(counts.values().all(|n| *n >= 2) && counts.len() == 2, "both idle nodes get rooms: {counts:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signaling_node_is_ready_only_while_an_sfu_node_takes_rooms() {
+    let redis = RedisServer::start().await;
+    let sig = Node::signaling(&redis).await;
+    let (status, _, body) = common::http_get(sig.addr, "/readyz").await;
+    assert_eq!((status, body.contains("cluster")), (503, true), "{body}");
+    let sfu = Node::sfu(&redis).await;
+    wait_registered(&redis, &[sfu.id.as_deref().unwrap()]).await;
+    assert_eq!(common::http_get(sig.addr, "/readyz").await.0, 200);
+    sfu.signal("-TERM");
+    let mut status = 200;
+    for _ in 0..30 {
+        status = common::http_get(sig.addr, "/readyz").await.0;
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 503, "the only SFU node drains (it stops at once: no rooms)");
+}

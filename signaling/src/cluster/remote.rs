@@ -58,6 +58,17 @@ impl RemoteMedia {
         Ok(RemoteMedia { inner, tasks: Arc::new(tasks) })
     }
 
+    /// For `/readyz`: Redis answers and at least one SFU node takes new rooms.
+    pub async fn check_ready(&self) -> Result<(), String> {
+        let mut conn = self.inner.redis.conn.clone();
+        let live = nodes::live(&mut conn).await.map_err(|e| format!("Redis: {e}"))?;
+        if live.iter().any(|n| !n.draining) {
+            Ok(())
+        } else {
+            Err(format!("no SFU node takes new rooms ({} live, all draining)", live.len()))
+        }
+    }
+
     /// Stop the background tasks.
     pub fn stop(&self) {
         for task in self.tasks.iter() {
