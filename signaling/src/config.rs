@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cluster::{ClusterConfig, Role};
+pub use crate::protocol::IceTransportPolicy;
 
 #[derive(Debug, Parser)]
 #[command(name = "plenum", version, about = "Self-hosted video conferencing")]
@@ -165,6 +166,8 @@ pub struct ServeArgs {
     /// Zone label (with redis_url): new rooms go to SFU nodes of the same zone while any has room.
     #[arg(long, env = "PLENUM_ZONE")]
     pub zone: Option<String>,
+    #[command(flatten)]
+    pub connectivity: ConnectivityArgs,
 }
 
 /// `plenum sfu`: an SFU node of a cluster.
@@ -197,6 +200,44 @@ pub struct SfuArgs {
     /// Log filter (tracing EnvFilter syntax); RUST_LOG wins if set.
     #[arg(long, env = "PLENUM_LOG", default_value = "info")]
     pub log_level: String,
+}
+
+/// HTTPS and TURN settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectivityArgs {
+    /// TLS certificate chain (PEM). With tls_key, plenum serves HTTPS itself; both files are reloaded on change.
+    #[arg(long, env = "PLENUM_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM: PKCS#8, RSA or EC) of tls_cert.
+    #[arg(long, env = "PLENUM_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// TURN servers for clients, e.g. turn:HOST:3478?transport=udp, turns:HOST:443?transport=tcp (comma-separated in env).
+    #[arg(long, env = "PLENUM_TURN_URLS", value_delimiter = ',', value_parser = crate::turn::parse_url)]
+    pub turn_urls: Vec<crate::turn::TurnUrl>,
+    /// Shared secret of the TURN servers (coturn: use-auth-secret, static-auth-secret).
+    #[arg(long, env = "PLENUM_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+    /// Read the TURN secret from this file (surrounding whitespace is ignored) instead of `turn_secret`.
+    #[arg(long, env = "PLENUM_TURN_SECRET_FILE", conflicts_with = "turn_secret")]
+    pub turn_secret_file: Option<PathBuf>,
+    /// Lifetime of TURN credentials: longer than the longest meeting (expired ones cannot refresh an allocation).
+    #[arg(long, env = "PLENUM_TURN_TTL", default_value = crate::turn::DEFAULT_TTL, value_parser = parse_ttl)]
+    pub turn_ttl: Duration,
+    /// all: clients reach the media server any way; relay: only through TURN (hides their addresses; needs turn_urls).
+    #[arg(long, env = "PLENUM_ICE_TRANSPORT_POLICY", value_enum, default_value_t = IceTransportPolicy::All)]
+    pub ice_transport_policy: IceTransportPolicy,
+}
+
+impl ConnectivityArgs {
+    /// Move the contents of `turn_secret_file` into `turn_secret`.
+    pub fn read_secret_file(&mut self) -> Result<(), String> {
+        if let Some(path) = self.turn_secret_file.take() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read the TURN secret file {}: {e}", path.display()))?;
+            self.turn_secret = Some(text.trim().to_owned());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -240,9 +281,14 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
 
 /// `public_url` without a trailing slash, or `http://<http_addr>`.
 pub fn public_url_or_default(public_url: Option<&str>, http_addr: SocketAddr) -> String {
+    public_url_or_scheme_default(public_url, http_addr, false)
+}
+
+/// `public_url` without a trailing slash, or `http(s)://<http_addr>`.
+pub fn public_url_or_scheme_default(public_url: Option<&str>, http_addr: SocketAddr, https: bool) -> String {
     match public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{http_addr}"),
+        None => format!("{}://{http_addr}", if https { "https" } else { "http" }),
     }
 }
 
@@ -323,6 +369,14 @@ pub struct ServerConfig {
     pub join_opens_minutes: i64,
     /// `None`: one machine (the in-process SFU, no Redis).
     pub cluster: Option<ClusterConfig>,
+    /// `tls_cert` and `tls_key` (both or neither; checked by [`crate::Server::start`]).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// TURN servers for clients (empty: none), with their shared secret and credential lifetime.
+    pub turn_urls: Vec<crate::turn::TurnUrl>,
+    pub turn_secret: Option<String>,
+    pub turn_ttl: Duration,
+    pub ice_transport_policy: IceTransportPolicy,
 }
 
 impl ServerConfig {
@@ -342,6 +396,12 @@ impl ServerConfig {
             database_url: None,
             join_opens_minutes: 15,
             cluster: None,
+            tls_cert: None,
+            tls_key: None,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl: Duration::from_secs(12 * 3600),
+            ice_transport_policy: IceTransportPolicy::All,
         }
     }
 }
@@ -362,6 +422,12 @@ impl From<ServeArgs> for ServerConfig {
             database_url: args.database.database_url,
             join_opens_minutes: i64::from(args.join_opens_minutes),
             cluster: args.redis_url.map(|redis_url| ClusterConfig { redis_url, role: args.role, zone: args.zone }),
+            tls_cert: args.connectivity.tls_cert,
+            tls_key: args.connectivity.tls_key,
+            turn_urls: args.connectivity.turn_urls,
+            turn_secret: args.connectivity.turn_secret,
+            turn_ttl: args.connectivity.turn_ttl,
+            ice_transport_policy: args.connectivity.ice_transport_policy,
         }
     }
 }

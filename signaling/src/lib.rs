@@ -26,7 +26,9 @@ pub mod resume;
 pub mod room;
 pub mod secret;
 pub mod session;
+pub mod tls;
 pub mod token;
+pub mod turn;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +65,10 @@ pub enum ServerError {
     Db(#[from] db::DbError),
     #[error("cluster: {0}")]
     Cluster(#[from] cluster::ClusterError),
+    #[error("HTTPS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A running server.
@@ -95,6 +101,8 @@ impl Server {
             tracing::warn!("no accounts yet: create an admin with plenum admin create-user --role admin ...");
         }
         let audit = audit::AuditLog::new(db.clone());
+        let tls_files = tls::TlsFiles::from_options(config.tls_cert.clone(), config.tls_key.clone())?;
+        let turn = turn_servers(&config)?;
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .map_err(|source| ServerError::Bind { addr: config.http_addr, source })?;
@@ -138,7 +146,8 @@ impl Server {
         }
         let shared = Arc::new(
             Shared::new(media, TokenKeys::new(secret.as_bytes()), config.limits.clone(), Vec::new())
-                .with_audit(Arc::new(audit.clone())),
+                .with_audit(Arc::new(audit.clone()))
+                .with_turn(turn, config.ice_transport_policy),
         );
         let room_sync = match redis {
             Some((redis, id)) => {
@@ -166,7 +175,8 @@ impl Server {
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (session_guard, sessions_done) = mpsc::channel(1);
-        let public_url = config::public_url_or_default(config.public_url.as_deref(), local_addr);
+        let https = tls_files.is_some();
+        let public_url = config::public_url_or_scheme_default(config.public_url.as_deref(), local_addr, https);
         let api_state = api::ApiState {
             db: db.clone(),
             audit: audit.clone(),
@@ -174,6 +184,7 @@ impl Server {
             public_url: public_url.clone(),
             limiter: Default::default(),
             join_opens_minutes: config.join_opens_minutes,
+            https,
         };
         let app = http::router(AppState {
             shared: shared.clone(),
@@ -185,15 +196,38 @@ impl Server {
         })
         .nest("/api/v1", api::router(api_state).layer(axum::middleware::map_response(http::security_headers)));
         let mut stop = shutdown_rx;
-        let serve = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stop| *stop).await;
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        let serve = match &tls_files {
+            None => tokio::spawn(async move {
+                axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }),
+            Some(files) => {
+                let files = files.clone();
+                let key = tokio::task::spawn_blocking({
+                    let files = files.clone();
+                    move || tls::load(&files)
                 })
                 .await
-        });
+                .map_err(|e| ServerError::Config(format!("loading the TLS certificate failed: {e}")))??;
+                let cert = tls::ReloadingCert::new(key);
+                let listener = tls::TlsListener::new(listener, tls::server_config(cert.clone())?)
+                    .map_err(|source| ServerError::Bind { addr: config.http_addr, source })?;
+                tls::watch_files(files, &cert, tls::RELOAD_POLL);
+                // `tap_io` only so that axum hands handlers the peer's `SocketAddr` (`ConnectInfo`), as for TCP.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |_| ());
+                tokio::spawn(async move {
+                    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                        .with_graceful_shutdown(stopped)
+                        .await
+                })
+            }
+        };
         let media_addrs = sfu.as_ref().map(Sfu::media_addrs).unwrap_or_default();
-        tracing::info!(http = %local_addr, media = ?media_addrs, db = ?db.kind(), "plenum started");
+        tracing::info!(http = %local_addr, https, media = ?media_addrs, db = ?db.kind(), "plenum started");
         Ok(Server {
             local_addr,
             public_url,
@@ -312,6 +346,20 @@ impl Drop for Server {
                 let _ = std::thread::Builder::new().name("sfu-shutdown".into()).spawn(move || sfu.shutdown());
             }
         }
+    }
+}
+
+/// The TURN servers of `config`, checked: URLs need a secret, `relay` needs URLs.
+fn turn_servers(config: &ServerConfig) -> Result<Option<turn::Turn>, ServerError> {
+    if config.turn_urls.is_empty() {
+        if config.ice_transport_policy == config::IceTransportPolicy::Relay {
+            return Err(ServerError::Config("ice_transport_policy = \"relay\" needs turn_urls".into()));
+        }
+        return Ok(None);
+    }
+    match config.turn_secret.as_deref() {
+        Some(secret) if !secret.is_empty() => Ok(Some(turn::Turn::new(&config.turn_urls, secret, config.turn_ttl))),
+        _ => Err(ServerError::Config("turn_urls is set but turn_secret (or turn_secret_file) is not".into())),
     }
 }
 

@@ -25,7 +25,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(mut args) => {
             init_logging(args.log_format, &args.log_level);
-            args.common.read_secret_file().and_then(|()| serve(ServerConfig::from(args)))
+            args.common
+                .read_secret_file()
+                .and_then(|()| args.connectivity.read_secret_file())
+                .and_then(|()| serve(ServerConfig::from(args)))
         }
         Command::Token(mut args) => {
             init_logging(LogFormat::Text, "warn");

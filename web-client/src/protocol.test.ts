@@ -4,9 +4,9 @@ import { parseServerMessage } from './protocolParse';
 // Examples copied from docs/protocol.md.
 const examples = {
   joined:
-    '{"type": "joined", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": false, "camera_off": false}, "participants": [{"sid": "p9", "identity": "max", "name": "Max", "moderator": true, "muted": true, "camera_off": false}], "tracks": [{"sid": "p9", "track_id": "0", "kind": "audio", "source": "microphone"}], "ice_servers": [], "resume_token": "3f9a0c5e1b7d4e2f8a6c0b1d2e3f4a5b", "chat": [{"id": 1, "sid": "p9", "identity": "max", "name": "Max", "text": "Hallo zusammen", "at": 1763884700000}], "hands": ["p9"]}',
+    '{"type": "joined", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": false, "camera_off": false}, "participants": [{"sid": "p9", "identity": "max", "name": "Max", "moderator": true, "muted": true, "camera_off": false}], "tracks": [{"sid": "p9", "track_id": "0", "kind": "audio", "source": "microphone"}], "ice_servers": [{"urls": ["turn:turn.example.org:3478?transport=udp", "turn:turn.example.org:3478?transport=tcp", "turns:turn.example.org:443?transport=tcp"], "username": "1763928000:p12", "credential": "0Bq2b//aUwWeX9yvEG2OZzK87Zs="}], "ice_transport_policy": "all", "resume_token": "3f9a0c5e1b7d4e2f8a6c0b1d2e3f4a5b", "chat": [{"id": 1, "sid": "p9", "identity": "max", "name": "Max", "text": "Hallo zusammen", "at": 1763884700000}], "hands": ["p9"]}',
   resumed:
-    '{"type": "resumed", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": true, "camera_off": false}, "participants": [], "tracks": [], "ice_servers": [], "chat": [], "hands": []}',
+    '{"type": "resumed", "protocol": 1, "room": "team-weekly", "you": {"sid": "p12", "identity": "erika", "name": "Erika Mustermann", "moderator": false, "muted": true, "camera_off": false}, "participants": [], "tracks": [], "ice_servers": [], "ice_transport_policy": "all", "chat": [], "hands": []}',
   chat: '{"type": "chat", "message": {"id": 8, "sid": "p13", "identity": "max", "name": "Max", "text": "Moin!", "at": 1763884805000}}',
   hand_changed: '{"type": "hand_changed", "sid": "p13", "raised": false, "by": "p9", "queue": ["p14"]}',
   speakers: '{"type": "speakers", "dominant": "p13", "speaking": ["p13", "p9"]}',
@@ -30,7 +30,14 @@ describe('parseServerMessage', () => {
       you: { sid: 'p12', identity: 'erika', name: 'Erika Mustermann', moderator: false, muted: false, camera_off: false },
       participants: [{ sid: 'p9', identity: 'max', name: 'Max', moderator: true, muted: true, camera_off: false }],
       tracks: [{ sid: 'p9', track_id: '0', kind: 'audio', source: 'microphone' }],
-      ice_servers: [],
+      ice_servers: [
+        {
+          urls: ['turn:turn.example.org:3478?transport=udp', 'turn:turn.example.org:3478?transport=tcp', 'turns:turn.example.org:443?transport=tcp'],
+          username: '1763928000:p12',
+          credential: '0Bq2b//aUwWeX9yvEG2OZzK87Zs=',
+        },
+      ],
+      ice_transport_policy: 'all',
       resume_token: '3f9a0c5e1b7d4e2f8a6c0b1d2e3f4a5b',
       chat: [{ id: 1, sid: 'p9', identity: 'max', name: 'Max', text: 'Hallo zusammen', at: 1763884700000 }],
       hands: ['p9'],

@@ -157,6 +157,8 @@ export interface RoomState {
   participants: Participant[];
   tracks: TrackRef[];
   ice_servers: IceServer[];
+  /** `relay`: use only the TURN servers (RTCConfiguration.iceTransportPolicy); absent means `all`. */
+  ice_transport_policy?: 'all' | 'relay';
   chat: ChatEntry[];
   hands: string[];
 }

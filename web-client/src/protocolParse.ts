@@ -65,6 +65,7 @@ function roomState(v: Record<string, unknown>): RoomState | null {
     participants: list(v.participants).filter(isParticipant).map(normParticipant),
     tracks: list(v.tracks).map(trackRef).filter((t): t is TrackRef => t !== null),
     ice_servers: list(v.ice_servers).filter(isObj) as unknown as IceServer[],
+    ice_transport_policy: v.ice_transport_policy === 'relay' ? 'relay' : 'all',
     chat: list(v.chat).map(chatEntry).filter((c): c is ChatEntry => c !== null),
     hands: strings(v.hands),
   };

@@ -269,7 +269,7 @@ export class MeetingSession {
         this.resumeToken = msg.resume_token || null;
         this.setRoom(applyRoomMessage(this.snap.room, msg));
         this.online();
-        this.startMedia(msg.ice_servers);
+        this.startMedia(msg.ice_servers, msg.ice_transport_policy ?? 'all');
         this.sendOwnState();
         return;
       case 'resumed':
@@ -404,9 +404,9 @@ export class MeetingSession {
     if (muted || cameraOff) this.signaling?.send({ type: 'update', muted, camera_off: cameraOff });
   }
 
-  private startMedia(iceServers: RTCIceServer[]): void {
+  private startMedia(iceServers: RTCIceServer[], iceTransportPolicy: RTCIceTransportPolicy): void {
     this.link?.close();
-    const config: RTCConfiguration = { iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    const config: RTCConfiguration = { iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
     const link = new MediaLink(this.pcFactory, config, {
       send: (m) => this.signaling?.send(m),
       changed: () => {

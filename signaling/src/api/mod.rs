@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1` (see `docs/api.md`; the OpenAPI document is served at `/api/v1/openapi.json`).
 //!
-//! Sessions are an HttpOnly cookie (`plenum_session`, SameSite=Strict, Secure when the public URL is https).
+//! Sessions are an HttpOnly cookie (`plenum_session`, SameSite=Strict, Secure when served over HTTPS or the public
+//! URL is https).
 //! State-changing requests need the double-submit CSRF token: the header `X-CSRF-Token` equal to the
 //! `plenum_csrf` cookie, which every API response sets when the request did not carry it.
 
@@ -46,11 +47,13 @@ pub struct ApiState {
     pub limiter: Arc<LoginLimiter>,
     /// Server-wide default for how many minutes before the start a meeting's links open.
     pub join_opens_minutes: i64,
+    /// Served over HTTPS by plenum itself (cookies are `Secure` then, as with an https public URL).
+    pub https: bool,
 }
 
 impl ApiState {
     fn secure_cookies(&self) -> bool {
-        self.public_url.starts_with("https://")
+        self.https || self.public_url.starts_with("https://")
     }
 
     /// A cookie with the server's attributes.

@@ -37,6 +37,10 @@ pub enum ConfigError {
     MissingFile { path: String, line: usize, key: String, file: String, reason: String },
     #[error("{path}:{line}: set only one of \"{key}\" and \"{other}\"")]
     Conflict { path: String, line: usize, key: String, other: String },
+    #[error("{path}:{line}: \"{key}\" needs \"{other}\" too")]
+    Requires { path: String, line: usize, key: String, other: String },
+    #[error("{path}:{line}: \"{key}\": {reason}")]
+    BadFile { path: String, line: usize, key: String, reason: String },
 }
 
 /// One setting from the file.
@@ -176,29 +180,17 @@ impl ConfigError {
             | ConfigError::WrongType { line, .. }
             | ConfigError::BadValue { line, .. }
             | ConfigError::MissingFile { line, .. }
-            | ConfigError::Conflict { line, .. } => *line,
+            | ConfigError::Conflict { line, .. }
+            | ConfigError::Requires { line, .. }
+            | ConfigError::BadFile { line, .. } => *line,
         }
     }
 }
 
-/// What `plenum config check` adds: files the settings name (`*_file`) must be readable.
+/// What `plenum config check` adds: files the settings name must be readable (and TLS files usable).
 pub fn check(path: &Path) -> Result<ConfigFile, Vec<ConfigError>> {
     let (file, mut errors) = load_lenient(path);
-    let shown = path.display().to_string();
-    errors.extend(file.entries
-        .iter()
-        .filter(|e| e.id.ends_with("_file"))
-        .flat_map(|e| e.values.iter().map(move |v| (e, v)))
-        .filter_map(|(e, v)| {
-            // Relative paths are relative to the working directory, as when the server reads them.
-            std::fs::File::open(v).err().map(|err| ConfigError::MissingFile {
-                path: shown.clone(),
-                line: e.line,
-                key: e.id.clone(),
-                file: v.clone(),
-                reason: err.to_string(),
-            })
-        }));
+    errors.extend(checks::files(&file, &path.display().to_string()));
     errors.sort_by_key(ConfigError::line);
     if errors.is_empty() { Ok(file) } else { Err(errors) }
 }
@@ -340,9 +332,10 @@ pub fn example() -> String {
         let long = arg.get_long().unwrap_or(id);
         let _ = writeln!(out, "# flag: --{long}{}", env.map(|e| format!(", env: {e}")).unwrap_or_default());
         let defaults: Vec<String> = arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
-        let line = match (defaults.first(), matches!(arg.get_action(), ArgAction::SetTrue)) {
-            (_, true) => format!("#{id} = false"),
+        let line = match (defaults.first(), arg.get_action()) {
+            (_, ArgAction::SetTrue) => format!("#{id} = false"),
             (Some(d), _) => format!("#{id} = {}", toml_value(d)),
+            (None, ArgAction::Append) => format!("#{id} = []  # not set by default"),
             (None, _) => format!("#{id} = \"\"  # not set by default"),
         };
         let _ = writeln!(out, "{line}");
@@ -354,5 +347,6 @@ fn toml_value(v: &str) -> String {
     if v.parse::<i64>().is_ok() || v == "true" || v == "false" { v.to_owned() } else { format!("{v:?}") }
 }
 
+mod checks;
 #[cfg(test)]
 mod tests;

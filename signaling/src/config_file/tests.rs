@@ -91,3 +91,75 @@ fn the_shipped_example_is_current() {
     let shipped = include_str!("../../../deploy/plenum.toml");
     assert_eq!(shipped, example(), "run: plenum config example > deploy/plenum.toml");
 }
+
+fn check_text(dir: &std::path::Path, text: &str) -> Vec<String> {
+    let file = dir.join("plenum.toml");
+    std::fs::write(&file, text).unwrap();
+    match check(&file) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(|e| e.to_string().replace(&format!("{}/", dir.display()), "")).collect(),
+    }
+}
+
+#[test]
+fn tls_files_are_checked() {
+    let dir = std::env::temp_dir().join(format!("plenum-config-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["meet.example".to_owned()]).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["meet.example".to_owned()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    std::fs::write(dir.join("other-key.pem"), other.signing_key.serialize_pem()).unwrap();
+    let d = dir.display();
+    assert_eq!(check_text(&dir, &format!("tls_cert = \"{d}/cert.pem\"\ntls_key = \"{d}/key.pem\"\n")), Vec::<String>::new());
+    assert_eq!(
+        check_text(&dir, &format!("tls_cert = \"{d}/cert.pem\"\n")),
+        ["plenum.toml:1: \"tls_cert\" needs \"tls_key\" too"]
+    );
+    assert_eq!(
+        check_text(&dir, &format!("\ntls_key = \"{d}/key.pem\"\n")),
+        ["plenum.toml:2: \"tls_key\" needs \"tls_cert\" too"]
+    );
+    assert_eq!(
+        check_text(&dir, &format!("tls_cert = \"{d}/missing.pem\"\ntls_key = \"{d}/key.pem\"\n")),
+        ["plenum.toml:1: \"tls_cert\": cannot read missing.pem: No such file or directory (os error 2)"]
+    );
+    assert_eq!(
+        check_text(&dir, &format!("tls_cert = \"{d}/key.pem\"\ntls_key = \"{d}/key.pem\"\n")),
+        ["plenum.toml:1: \"tls_cert\": key.pem: no certificate in the file (expected PEM \"-----BEGIN CERTIFICATE-----\")"]
+    );
+    assert_eq!(
+        check_text(&dir, &format!("tls_cert = \"{d}/cert.pem\"\ntls_key = \"{d}/other-key.pem\"\n")),
+        ["plenum.toml:2: \"tls_key\": other-key.pem: the private key does not belong to the certificate in cert.pem"]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn turn_settings_are_checked() {
+    let file = parse(
+        "plenum.toml",
+        "turn_urls = [\"turns:turn.example.org:443?transport=tcp\", \"turn:turn.example.org:3478?transport=udp\"]\n\
+         turn_ttl = \"8h\"\nice_transport_policy = \"relay\"\n",
+    )
+    .unwrap();
+    assert_eq!(file.entries[0].values.len(), 2);
+    assert_eq!(
+        errors("turn_urls = [\"turn:turn.example.org:3478\", \"stun:turn.example.org\"]\n"),
+        ["plenum.toml:1: bad value for \"turn_urls\": 'stun:turn.example.org': a TURN URL starts with turn: or turns: \
+          (e.g. turn:turn.example.org:3478?transport=udp or turns:turn.example.org:443?transport=tcp)"]
+    );
+    assert_eq!(
+        errors("turn_urls = \"turns:turn.example.org:443?transport=udp\"\n"),
+        ["plenum.toml:1: bad value for \"turn_urls\": 'turns:turn.example.org:443?transport=udp': turns: is TURN over \
+          TLS, which runs over TCP: use ?transport=tcp"]
+    );
+    assert_eq!(
+        errors("turn_secret = \"s\"\nturn_secret_file = \"/run/secrets/turn\"\n"),
+        ["plenum.toml:2: set only one of \"turn_secret\" and \"turn_secret_file\""]
+    );
+    assert_eq!(
+        errors("ice_transport_policy = \"never\"\n"),
+        ["plenum.toml:1: bad value for \"ice_transport_policy\": 'never': expected one of all, relay"]
+    );
+}

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorCode, ParseError};
 pub use server::{
-    ChatEntry, IceServer, Kind, LayerState, LeaveReason, LobbyEntry, ParticipantInfo, ServerMessage, TrackEntry,
+    ChatEntry, IceServer, IceTransportPolicy, Kind, LayerState, LeaveReason, LobbyEntry, ParticipantInfo, ServerMessage,
+    TrackEntry,
 };
 
 /// The only protocol version this server speaks.

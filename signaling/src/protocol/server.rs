@@ -15,6 +15,9 @@ pub enum ServerMessage {
         participants: Vec<ParticipantInfo>,
         tracks: Vec<TrackEntry>,
         ice_servers: Vec<IceServer>,
+        /// `relay`: the client must use only the TURN servers (RTCConfiguration.iceTransportPolicy).
+        #[serde(default)]
+        ice_transport_policy: IceTransportPolicy,
         /// Secret for `resume` after a dropped connection.
         resume_token: String,
         /// The room's chat so far (oldest first, at most the history cap).
@@ -30,6 +33,8 @@ pub enum ServerMessage {
         participants: Vec<ParticipantInfo>,
         tracks: Vec<TrackEntry>,
         ice_servers: Vec<IceServer>,
+        #[serde(default)]
+        ice_transport_policy: IceTransportPolicy,
         chat: Vec<ChatEntry>,
         hands: Vec<String>,
     },
@@ -206,6 +211,17 @@ pub struct IceServer {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+/// Which candidates the client may use (`RTCConfiguration.iceTransportPolicy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTransportPolicy {
+    /// Any path: direct UDP, ICE-TCP, or through TURN.
+    #[default]
+    All,
+    /// Only through TURN (the media server never sees the client's addresses).
+    Relay,
 }
 
 /// Why a participant left (`participant_left.reason`).

@@ -30,7 +30,7 @@ use crate::drain::{Drain, DrainNotice};
 use crate::media::Media;
 use crate::metrics;
 use crate::protocol::{
-    ErrorCode, IceServer, LayerState, LeaveReason, ServerMessage, TrackSource, parse_client_message,
+    ErrorCode, IceServer, IceTransportPolicy, LayerState, LeaveReason, ServerMessage, TrackSource, parse_client_message,
 };
 use crate::resume::{ResumeError, ResumeTable, TakeoverRequest};
 use crate::room::audit::{AuditSink, LogAudit};
@@ -39,6 +39,8 @@ use crate::token::TokenKeys;
 use checks::TokenBucket;
 
 pub use driver::run;
+
+use crate::turn::Turn;
 
 /// Longest display name, in characters after trimming.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -67,7 +69,11 @@ pub struct Shared {
     pub media: Arc<dyn Media>,
     pub keys: TokenKeys,
     pub limits: Limits,
+    /// Fixed `iceServers` entries (before the TURN entry).
     pub ice_servers: Vec<IceServer>,
+    /// TURN servers: every `joined` and `resumed` carries fresh credentials for them.
+    pub turn: Option<Turn>,
+    pub ice_transport_policy: IceTransportPolicy,
     pub resumes: ResumeTable<Handover>,
     /// Set when the server drains (see `crate::drain`).
     pub drain: Drain,
@@ -85,11 +91,27 @@ impl Shared {
             keys,
             limits,
             ice_servers,
+            turn: None,
+            ice_transport_policy: IceTransportPolicy::All,
             resumes: ResumeTable::default(),
             audit: Arc::new(LogAudit),
             drain: Drain::default(),
             room_sync: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Hand clients `turn` (fresh credentials per participant) and `policy`.
+    pub fn with_turn(mut self, turn: Option<Turn>, policy: IceTransportPolicy) -> Shared {
+        self.turn = turn;
+        self.ice_transport_policy = policy;
+        self
+    }
+
+    /// The `iceServers` for participant `sid`: the fixed ones, then TURN with credentials valid from now.
+    pub fn ice_servers_for(&self, sid: &str) -> Vec<IceServer> {
+        let mut servers = self.ice_servers.clone();
+        servers.extend(self.turn.as_ref().map(|turn| turn.ice_server(sid, std::time::SystemTime::now())));
+        servers
     }
 
     /// Record moderator actions in `audit` instead of the log.

@@ -59,6 +59,7 @@ impl Env {
             public_url: PUBLIC_URL.into(),
             limiter: Default::default(),
             join_opens_minutes: 15,
+            https: false,
         };
         let app = Router::new().nest("/api/v1", api::router(state));
         Env { db, app, keys, dir }
