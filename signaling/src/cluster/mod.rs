@@ -32,6 +32,8 @@ use redis::aio::ConnectionManager;
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long a registration or room record lives without a refresh.
 pub const EXPIRY: Duration = Duration::from_secs(5);
+/// Response timeout of the connections that block in `XREAD` (at most [`HEARTBEAT`]).
+const BLOCKING_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Streams are trimmed to about this many entries.
 const STREAM_MAXLEN: usize = 10_000;
 /// Streams of nodes that are gone expire after this long without a write.
@@ -84,9 +86,11 @@ impl Redis {
         Ok(Redis { client, conn })
     }
 
-    /// A connection of its own, for blocking reads (`XREAD BLOCK`) that must not hold up other commands.
+    /// A connection of its own, for blocking reads (`XREAD BLOCK`) that must not hold up other commands. Its
+    /// response timeout is longer than any block (the client's default, 500 ms, would cut idle reads short).
     pub async fn dedicated(&self) -> Result<ConnectionManager, ClusterError> {
-        ConnectionManager::new(self.client.clone()).await.map_err(ClusterError::Connect)
+        let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(BLOCKING_READ_TIMEOUT));
+        ConnectionManager::new_with_config(self.client.clone(), config).await.map_err(ClusterError::Connect)
     }
 
     /// The next number of a node counter (`kind`: `sfu` or `signaling`).
