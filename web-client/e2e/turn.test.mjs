@@ -1,8 +1,9 @@
 // TURN end to end: a real coturn (Debian's turnserver) on loopback with the REST shared secret, plenum serve with
 // turn_urls, the same secret and ice_transport_policy = "relay". Two Chromiums meet; every connection must run
 // through coturn (selected candidate pair of type relay, media bytes flowing), and coturn's log shows allocations
-// authenticated with the credentials Plenum handed out. Second test: with a secret coturn does not share, coturn
-// answers 401 and no media connection comes up.
+// authenticated with the credentials Plenum handed out. Second test: the same
+// with Chromium gathering no UDP at all (a UDP-blocking firewall): it falls back to TURN over TCP. Third test: with a
+// secret coturn does not share, coturn answers 401 and no media connection comes up.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,7 +93,19 @@ const turnEnv = (turn, secret) => ({
   PLENUM_ICE_TRANSPORT_POLICY: 'relay',
 });
 
+/** Chromium that gathers no UDP candidates at all (as behind a firewall that blocks UDP): only TCP is left. */
+const NO_UDP = ['--force-webrtc-ip-handling-policy', '--webrtc-ip-handling-policy=disable_non_proxied_udp'];
+
 test('two participants meet through a real coturn, relayed only, with credentials from Plenum', { timeout: 120_000 }, async (t) => {
+  // Chromium usually settles on the TURN/UDP allocation, but now and then nominates the TCP one that answered first.
+  await meetThroughCoturn(t, { extraArgs: [], relayProtocols: ['udp', 'tcp'] });
+});
+
+test('UDP blocked: the same meeting falls back to TURN over TCP', { timeout: 120_000 }, async (t) => {
+  await meetThroughCoturn(t, { extraArgs: NO_UDP, relayProtocols: ['tcp'] });
+});
+
+async function meetThroughCoturn(t, { extraArgs, relayProtocols }) {
   checkPrerequisites();
   await withCoturn(t, SECRET, async (turn) => {
     await withSteps(t, async ({ step, people, setServer }) => {
@@ -100,7 +113,7 @@ test('two participants meet through a real coturn, relayed only, with credential
       setServer(server);
       for (const identity of ['alice', 'bob']) {
         const url = await makeJoinUrl(server, bin, { room: 'turn-e2e', identity, name: identity });
-        people.push({ identity, url, ...(await launchParticipant(identity, { initScript: RECORD_PCS })) });
+        people.push({ identity, url, ...(await launchParticipant(identity, { initScript: RECORD_PCS, extraArgs })) });
       }
       const [alice, bob] = people;
 
@@ -130,6 +143,7 @@ test('two participants meet through a real coturn, relayed only, with credential
             assert.deepEqual(c.urls, [`turn:127.0.0.1:${turn.port}?transport=udp`, `turn:127.0.0.1:${turn.port}?transport=tcp`], what);
             assert.match(c.username ?? '', new RegExp(`^\\d+:${sid}$`), `username <expiry>:<sid>: ${what}`);
             assert.equal(c.localType, 'relay', `selected local candidate is relayed: ${what}`);
+            assert.ok(relayProtocols.includes(c.relayProtocol), `reached coturn over ${relayProtocols.join(' or ')}: ${what}`);
             assert.deepEqual(c.localTypes, ['relay'], `only relayed candidates gathered: ${what}`);
             assert.equal(c.remote, `127.0.0.1:${server.mediaPort}`, `the far end is the SFU: ${what}`);
             // Sent on the selected (relayed) pair; received on the transport (every candidate is relayed). Chromium may
@@ -155,7 +169,7 @@ test('two participants meet through a real coturn, relayed only, with credential
       });
     });
   });
-});
+}
 
 test('a secret coturn does not share: coturn answers 401 and no relayed connection comes up', { timeout: 60_000 }, async (t) => {
   checkPrerequisites();

@@ -47,7 +47,7 @@ export class MediaLink {
 
   constructor(
     private readonly pcFactory: PcFactory,
-    private readonly config: RTCConfiguration,
+    private config: RTCConfiguration,
     private readonly hooks: MediaLinkHooks,
   ) {
     this.subscriber = new SubscriberConnection(pcFactory, config, this.callbacks, ({ sid, trackId, track }) => {
@@ -122,6 +122,19 @@ export class MediaLink {
   /** A `bad_sdp` error: an outstanding publish offer will not be answered. */
   handleBadSdp(): void {
     this.negotiator?.failed();
+  }
+
+  /** Fresh TURN credentials (from `resumed`): ICE restarts and connections made from now on use them. */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.config = { ...this.config, iceServers };
+    for (const pc of [this.publisher?.pc, this.subscriber.pc]) {
+      if (!pc || pc.signalingState === 'closed' || typeof pc.setConfiguration !== 'function') continue;
+      try {
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+      } catch (e) {
+        this.hooks.log('setConfiguration', e);
+      }
+    }
   }
 
   /**

@@ -339,10 +339,14 @@ describe('reconnecting', () => {
     sock.open();
     expect(sock.messages()[0]).toEqual({ type: 'resume', protocol: 1, room: 'e2e', resume_token: 'resume-me' });
 
-    sock.receive({ ...joined([part('p2', 'bob')]), type: 'resumed' });
+    const fresh = [{ urls: 'turn:127.0.0.1:3478', username: 'u2', credential: 'c2' }];
+    sock.receive({ ...joined([part('p2', 'bob')], { ice_servers: fresh }), type: 'resumed' });
     await flush();
     expect(s.getSnapshot().phase).toBe('joined');
     expect(FakePc.created).toHaveLength(2); // the same connections
+    // Fresh TURN credentials for the ICE restarts to come.
+    expect(pubPc().config.iceServers).toEqual(fresh);
+    expect(subPc().config.iceServers).toEqual(fresh);
     expect(sock.ofType('chat')).toEqual([{ type: 'chat', text: 'während der Pause' }]);
     // The media gets two seconds to come back by itself; then ICE restarts.
     expect(sock.ofType('restart_ice')).toEqual([]);

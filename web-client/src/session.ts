@@ -278,6 +278,7 @@ export class MeetingSession {
         this.set({ pausedVideo: new Set() });
         this.setRoom(applyRoomMessage(this.snap.room, msg));
         this.online();
+        this.link?.setIceServers(msg.ice_servers);
         this.link?.afterResume();
         return;
       case 'publish_answer':

@@ -115,6 +115,12 @@ export class FakePc {
   constructor(public config: RTCConfiguration) {
     FakePc.created.push(this);
   }
+  getConfiguration(): RTCConfiguration {
+    return this.config;
+  }
+  setConfiguration(config: RTCConfiguration): void {
+    this.config = config;
+  }
   addTransceiver(track: FakeTrack, init: RTCRtpTransceiverInit): FakeTransceiver {
     const t = new FakeTransceiver(track, init);
     this.transceivers.push(t);
