@@ -31,15 +31,19 @@ async fn a_signaling_node_drives_a_remote_sfu_node_and_media_flows() {
     let (ws_a, _) = join(&sig, "remote-room", "alice").await;
     let (ws_b, joined_b) = join(&sig, "remote-room", "bob").await;
     assert_eq!(joined_b["participants"].as_array().unwrap().len(), 1, "{joined_b}");
+    let started = std::time::Instant::now();
     let mut a = MediaClient::start(ws_a).await;
     let b = MediaClient::start(ws_b).await;
     let answer = a.next_of("publish_answer", MEDIA_WAIT).await.expect("a publish answer from the SFU node");
+    let answered = started.elapsed();
     let info = redis.node_info(&sfu_id).await.expect("the SFU node is registered");
     let media: Vec<String> =
         info["media_addrs"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().replace(':', " ")).collect();
     assert!(media.contains(&candidate(&answer)), "the answer names the SFU node's socket {media:?}: {answer}");
     assert_eq!(redis.room_node("remote-room").await.as_deref(), Some(sfu_id.as_str()));
 
+    assert!(a.wait_received(1, MEDIA_WAIT).await, "alice hears bob");
+    eprintln!("through Redis: publish_answer after {answered:?}, first packet after {:?}", started.elapsed());
     assert!(a.wait_received(25, MEDIA_WAIT).await, "alice hears bob: {} packets", a.received());
     assert!(b.wait_received(25, MEDIA_WAIT).await, "bob hears alice: {} packets", b.received());
 
