@@ -18,6 +18,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start; boxing would only obscure the clap derive
 pub enum Command {
     /// Run the server: HTTP, WebSocket signaling, the web client and the SFU.
     Serve(ServeArgs),
