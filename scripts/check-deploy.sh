@@ -2,8 +2,9 @@
 # Check the deploy files with real tools: Prometheus rules (promtool check + unit tests), the systemd units
 # (systemd-analyze verify + security), YAML (yamllint), nginx (nginx -t), Caddy (caddy validate), coturn (starts
 # turnserver with the config on loopback), the Grafana dashboard (JSON), the Dockerfile's COPY sources, and that
-# every metric name in the rules and the dashboard exists in the Rust sources. docker compose and helm are used
-# when installed (neither is in Debian 12); without helm, the chart's non-template files are linted only.
+# every metric name in the rules and the dashboard exists in the Rust sources; compose.yaml against the compose
+# specification's schema (check-jsonschema from PyPI). docker compose and helm are used when installed (neither is
+# in Debian 12); without helm, the chart's non-template files are linted only.
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
 D="$ROOT/deploy"
@@ -155,6 +156,21 @@ check_dockerfile() {
 }
 step "Dockerfile: copied paths and stages exist" check_dockerfile
 
+# check-jsonschema (PyPI) validates compose.yaml against the compose specification's JSON schema, which it ships;
+# installed into a venv under target/ when deploy/requirements-check.txt changed.
+check_compose_schema() {
+  local venv="$ROOT/target/check-deploy-venv" stamp
+  stamp="$venv/.requirements"
+  if [ ! -x "$venv/bin/check-jsonschema" ] || ! cmp -s "$D/requirements-check.txt" "$stamp"; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$D/requirements-check.txt"
+    cp "$D/requirements-check.txt" "$stamp"
+  fi
+  "$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$D/docker/compose.yaml"
+}
+step "compose.yaml against the compose-spec schema (check-jsonschema)" check_compose_schema
+
 check_compose() {
   if docker compose version >/dev/null 2>&1; then
     mkdir -p "$TMP/compose"
@@ -162,7 +178,7 @@ check_compose() {
     (cd "$D/docker" && env PLENUM_PUBLIC_URL=https://meet.example.org PLENUM_PUBLIC_IP=203.0.113.10 \
       TURN_HOST=turn.example.org POSTGRES_PASSWORD=check docker compose -f compose.yaml config -q)
   else
-    echo "SKIPPED: docker compose is not installed (the compose plugin is not in Debian 12); yamllint checked compose.yaml"
+    echo "SKIPPED: docker compose is not installed (the compose plugin is not in Debian 12); the schema check above covers compose.yaml"
     # What can be checked without it: every file the services mount from the repository exists (secrets/ and
     # tls/ are made by the operator, see deploy/docker/README.md).
     /usr/bin/python3 - "$D/docker/compose.yaml" <<'PY'
