@@ -11,6 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use plenum_sfu::core::allocator::{Decision, Demand, Priority, allocate};
 use plenum_sfu::core::forwarder::Forwarder;
 use plenum_sfu::core::index::{ConnKey, DatagramIndex};
+use plenum_sfu::core::types::Transport;
 use plenum_sfu::{ParticipantId, PcTarget};
 
 fn forwarder(c: &mut Criterion) {
@@ -89,7 +90,7 @@ fn index(c: &mut Criterion) {
         let key = ConnKey { participant: ParticipantId(p as u64), target: PcTarget::Subscriber };
         ix.insert_ufrag(&format!("uf{p:05}"), key);
         let src = SocketAddr::from(([127, 0, 0, 1], 20_000 + p));
-        ix.route(src, local, &binding_request(&format!("uf{p:05}:remote")));
+        ix.route(Transport::Udp, src, local, &binding_request(&format!("uf{p:05}:remote")));
     }
     let rtp = [0x80u8, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0];
     let mut g = c.benchmark_group("datagram_index");
@@ -97,14 +98,14 @@ fn index(c: &mut Criterion) {
         let mut p = 0u16;
         b.iter(|| {
             p = (p + 1) % n;
-            black_box(ix.route(SocketAddr::from(([127, 0, 0, 1], 20_000 + p)), local, black_box(&rtp)))
+            black_box(ix.route(Transport::Udp, SocketAddr::from(([127, 0, 0, 1], 20_000 + p)), local, black_box(&rtp)))
         })
     });
     let unknown_src = SocketAddr::from(([127, 0, 0, 2], 9));
-    g.bench_function("unknown_source_not_stun", |b| b.iter(|| black_box(ix.route(unknown_src, local, black_box(&rtp)))));
+    g.bench_function("unknown_source_not_stun", |b| b.iter(|| black_box(ix.route(Transport::Udp, unknown_src, local, black_box(&rtp)))));
     let stun = binding_request("nobody:remote");
     g.bench_function("unknown_source_stun_unknown_ufrag", |b| {
-        b.iter(|| black_box(ix.route(unknown_src, local, black_box(&stun))))
+        b.iter(|| black_box(ix.route(Transport::Udp, unknown_src, local, black_box(&stun))))
     });
     g.finish();
 }

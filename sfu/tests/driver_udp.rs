@@ -32,7 +32,7 @@ fn bind() -> UdpSocket {
 
 #[test]
 fn two_clients_call_each_other_through_the_worker_threads() {
-    let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().unwrap(), public_ip: None, workers: 2, initial_estimate_bps: None }).unwrap();
+    let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().unwrap(), public_ip: None, workers: 2, ice_tcp: false, initial_estimate_bps: None }).unwrap();
     assert_eq!(sfu.media_addrs().len(), 2);
     let (ev_tx, ev_rx) = mpsc::channel::<(ParticipantId, SfuEvent)>();
     let mut udp = Udp { socks: vec![] };

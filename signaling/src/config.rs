@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::cluster::{ClusterConfig, Role};
 pub use crate::protocol::IceTransportPolicy;
@@ -140,6 +140,9 @@ pub struct ServeArgs {
     /// SFU worker threads (0 = one per core).
     #[arg(long, env = "PLENUM_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Also accept ICE over TCP (passive) on the media ports, same numbers as UDP: for clients whose firewall blocks UDP.
+    #[arg(long, env = "PLENUM_ICE_TCP", default_value_t = true, action = ArgAction::Set)]
+    pub ice_tcp: bool,
     /// Serve the web client from this directory instead of the embedded build.
     #[arg(long, env = "PLENUM_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -192,6 +195,9 @@ pub struct SfuArgs {
     /// Zone label (placement prefers nodes in the signaling node's zone).
     #[arg(long, env = "PLENUM_ZONE")]
     pub zone: Option<String>,
+    /// Also accept ICE over TCP (passive) on the media ports, same numbers as UDP: for clients whose firewall blocks UDP.
+    #[arg(long, env = "PLENUM_ICE_TCP", default_value_t = true, action = ArgAction::Set)]
+    pub ice_tcp: bool,
     /// After SIGTERM: no new rooms; how long running ones may go on before the node stops (0s: at once).
     #[arg(long, env = "PLENUM_DRAIN_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
     pub drain_timeout: Duration,
@@ -359,6 +365,8 @@ pub struct ServerConfig {
     /// `None`: generated into / read from `data_dir/secret`.
     pub secret: Option<String>,
     pub workers: usize,
+    /// Accept passive ICE-TCP on the media ports too.
+    pub ice_tcp: bool,
     /// `None`: the web client embedded at build time.
     pub web_dir: Option<PathBuf>,
     pub limits: Limits,
@@ -391,6 +399,7 @@ impl ServerConfig {
             data_dir,
             secret: None,
             workers: 1,
+            ice_tcp: true,
             web_dir: None,
             limits: Limits::default(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
@@ -417,6 +426,7 @@ impl From<ServeArgs> for ServerConfig {
             data_dir: args.common.data_dir,
             secret: args.common.secret,
             workers: args.workers,
+            ice_tcp: args.ice_tcp,
             web_dir: args.web_dir,
             limits: Limits::default(),
             drain_timeout: args.drain_timeout,

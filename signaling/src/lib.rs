@@ -111,6 +111,7 @@ impl Server {
             media_addr: config.media_addr,
             public_ip: config.public_ip,
             workers: config.workers,
+            ice_tcp: config.ice_tcp,
             initial_estimate_bps: None,
         };
         let (sfu, node, remote, media, redis): (Option<Sfu>, _, _, Arc<dyn media::Media>, _) = match &config.cluster {

@@ -2,6 +2,7 @@
 // room events seen).
 
 import type { MeetingSession, PcDebugInfo } from './session';
+import type { SelectedPath } from './path';
 import type { InboundStats } from './stats';
 
 export interface PlenumDebug {
@@ -10,6 +11,8 @@ export interface PlenumDebug {
   phase: () => string | null;
   /** Peer connection states and SDP (null before joining). */
   connections: () => Record<'publisher' | 'subscriber', PcDebugInfo | null> | null;
+  /** The selected ICE candidate pair of each connection (UDP/TCP, host/relay), null before joining. */
+  paths: () => Promise<Record<'publisher' | 'subscriber', SelectedPath | null> | null>;
   /** [event, ms since Join] of the current session: signaling steps, connection states, remote tracks. */
   timeline: () => Array<[string, number]>;
   /** Room events received: [message type, sid]. */
@@ -39,6 +42,7 @@ export function installDebugHook(w: Window): void {
     stats: async () => (current ? current.inboundStats() : { inboundAudio: [], inboundVideo: [] }),
     phase: () => current?.getSnapshot().phase ?? null,
     connections: () => current?.connections() ?? null,
+    paths: async () => (current ? current.paths() : null),
     timeline: () => current?.timeline() ?? [],
     seen: () => current?.seen() ?? [],
     visible: () => current?.visible ?? [],

@@ -11,6 +11,7 @@ import { MediaLink } from './mediaLink';
 import { StatsLoop } from './statsLoop';
 import { VideoSizer, emptyView, type View } from './videoSizes';
 import type { InboundStats } from './stats';
+import { pcPath, type SelectedPath } from './path';
 import { pcDebugInfo, type PcDebugInfo, type SessionDeps, type SessionError, type SessionOptions, type SessionSnapshot } from './sessionTypes';
 
 export type { LocalMediaSource, PcDebugInfo, Phase, SessionDeps, SessionError, SessionOptions, SessionSnapshot } from './sessionTypes';
@@ -228,6 +229,13 @@ export class MeetingSession {
   connections(): Record<PcTarget, PcDebugInfo | null> {
     const pcs = this.link?.pcs();
     return { publisher: pcDebugInfo(pcs?.publisher), subscriber: pcDebugInfo(pcs?.subscriber) };
+  }
+
+  /** The network path (selected ICE candidate pair) of each connection. */
+  async paths(): Promise<Record<PcTarget, SelectedPath | null>> {
+    const pcs = this.link?.pcs();
+    const [publisher, subscriber] = await Promise.all([pcPath(pcs?.publisher), pcPath(pcs?.subscriber)]);
+    return { publisher, subscriber };
   }
 
   timeline(): Array<[string, number]> {

@@ -71,7 +71,7 @@ pub fn run(cfg: BenchConfig) -> Result<SfuResult, LoadError> {
         let text = metrics.render();
         text.lines().filter(|l| l.starts_with("plenum_sfu_") && !l.contains("_bytes_")).collect::<Vec<_>>().join("; ")
     };
-    let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().map_err(|_| LoadError::Arg("addr".into()))?, public_ip: None, workers: 1, initial_estimate_bps: cfg.initial_estimate_bps })
+    let sfu = Sfu::start(SfuConfig { media_addr: "127.0.0.1:0".parse().map_err(|_| LoadError::Arg("addr".into()))?, public_ip: None, workers: 1, ice_tcp: false, initial_estimate_bps: cfg.initial_estimate_bps })
         .map_err(|e| LoadError::Sfu(e.to_string()))?;
     let result = drive(&sfu, cfg, &counters_now).map_err(|e| match e {
         LoadError::Sfu(m) => LoadError::Sfu(format!("{m} [SFU counters: {}]", sfu_counters())),

@@ -1,13 +1,13 @@
 //! The datagram index: which connection a datagram belongs to, without scanning connections.
 //!
 //! On first contact a connection is found by the STUN USERNAME's ufrag (every ICE connectivity check carries
-//! it); from then on by the 5-tuple (protocol is UDP; the source and the local address it arrived on).
+//! it); from then on by the 5-tuple (transport, the source and the local address it arrived on).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::stun;
-use super::types::{ParticipantId, PcTarget};
+use super::types::{ParticipantId, PcTarget, Transport};
 
 /// One connection of one participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,7 +30,7 @@ pub enum Route {
 #[derive(Debug, Default)]
 pub struct DatagramIndex {
     by_ufrag: HashMap<Box<[u8]>, ConnKey>,
-    by_tuple: HashMap<(SocketAddr, SocketAddr), ConnKey>,
+    by_tuple: HashMap<(Transport, SocketAddr, SocketAddr), ConnKey>,
 }
 
 impl DatagramIndex {
@@ -43,9 +43,9 @@ impl DatagramIndex {
         self.by_ufrag.insert(ufrag.as_bytes().into(), key);
     }
 
-    /// Route a datagram from `source` that arrived at `local`.
-    pub fn route(&mut self, source: SocketAddr, local: SocketAddr, data: &[u8]) -> Route {
-        if let Some(key) = self.by_tuple.get(&(source, local)) {
+    /// Route a datagram (or an ICE-TCP frame) from `source` that arrived at `local`.
+    pub fn route(&mut self, transport: Transport, source: SocketAddr, local: SocketAddr, data: &[u8]) -> Route {
+        if let Some(key) = self.by_tuple.get(&(transport, source, local)) {
             return Route::Known(*key);
         }
         let Some(ufrag) = stun::local_ufrag(data) else {
@@ -53,7 +53,7 @@ impl DatagramIndex {
         };
         match self.by_ufrag.get(ufrag) {
             Some(key) => {
-                self.by_tuple.insert((source, local), *key);
+                self.by_tuple.insert((transport, source, local), *key);
                 Route::Learned(*key)
             }
             None => Route::Unknown,
@@ -92,14 +92,14 @@ mod tests {
         ix.insert_ufrag("subA", key(1, PcTarget::Subscriber));
         let src = addr("127.0.0.1:40000");
         // DTLS before STUN from an unknown source is unknown.
-        assert_eq!(ix.route(src, local, &[22, 254, 253, 0]), Route::Unknown);
-        let r = ix.route(src, local, &binding_request("subA:remote"));
+        assert_eq!(ix.route(Transport::Udp, src, local, &[22, 254, 253, 0]), Route::Unknown);
+        let r = ix.route(Transport::Udp, src, local, &binding_request("subA:remote"));
         assert_eq!(r, Route::Learned(key(1, PcTarget::Subscriber)));
         // Now anything from that tuple routes, STUN or not.
-        assert_eq!(ix.route(src, local, &[22, 254, 253, 0]), Route::Known(key(1, PcTarget::Subscriber)));
-        assert_eq!(ix.route(src, local, &[0x80, 0x60]), Route::Known(key(1, PcTarget::Subscriber)));
+        assert_eq!(ix.route(Transport::Udp, src, local, &[22, 254, 253, 0]), Route::Known(key(1, PcTarget::Subscriber)));
+        assert_eq!(ix.route(Transport::Udp, src, local, &[0x80, 0x60]), Route::Known(key(1, PcTarget::Subscriber)));
         // The same source at another local address is another tuple.
-        assert_eq!(ix.route(src, addr("127.0.0.1:50001"), &[0x80]), Route::Unknown);
+        assert_eq!(ix.route(Transport::Udp, src, addr("127.0.0.1:50001"), &[0x80]), Route::Unknown);
     }
 
     #[test]
@@ -108,7 +108,7 @@ mod tests {
         let local = addr("127.0.0.1:50000");
         ix.insert_ufrag("pubA", key(1, PcTarget::Publisher));
         let src = addr("10.0.0.1:1");
-        assert_eq!(ix.route(src, local, &binding_request("nope:x")), Route::Unknown);
+        assert_eq!(ix.route(Transport::Udp, src, local, &binding_request("nope:x")), Route::Unknown);
         assert_eq!(ix.len_tuples(), 0);
     }
 
@@ -119,11 +119,26 @@ mod tests {
         ix.insert_ufrag("a", key(1, PcTarget::Publisher));
         ix.insert_ufrag("b", key(2, PcTarget::Publisher));
         let (sa, sb) = (addr("127.0.0.1:1001"), addr("127.0.0.1:1002"));
-        assert_eq!(ix.route(sa, local, &binding_request("a:x")), Route::Learned(key(1, PcTarget::Publisher)));
-        assert_eq!(ix.route(sb, local, &binding_request("b:x")), Route::Learned(key(2, PcTarget::Publisher)));
+        assert_eq!(ix.route(Transport::Udp, sa, local, &binding_request("a:x")), Route::Learned(key(1, PcTarget::Publisher)));
+        assert_eq!(ix.route(Transport::Udp, sb, local, &binding_request("b:x")), Route::Learned(key(2, PcTarget::Publisher)));
         ix.remove_participant(ParticipantId(1));
-        assert_eq!(ix.route(sa, local, &[0x80]), Route::Unknown);
-        assert_eq!(ix.route(sa, local, &binding_request("a:x")), Route::Unknown);
-        assert_eq!(ix.route(sb, local, &[0x80]), Route::Known(key(2, PcTarget::Publisher)));
+        assert_eq!(ix.route(Transport::Udp, sa, local, &[0x80]), Route::Unknown);
+        assert_eq!(ix.route(Transport::Udp, sa, local, &binding_request("a:x")), Route::Unknown);
+        assert_eq!(ix.route(Transport::Udp, sb, local, &[0x80]), Route::Known(key(2, PcTarget::Publisher)));
+    }
+
+    #[test]
+    fn the_same_address_over_tcp_is_another_tuple() {
+        let mut ix = DatagramIndex::new();
+        let local = addr("127.0.0.1:50000");
+        ix.insert_ufrag("a", key(1, PcTarget::Publisher));
+        ix.insert_ufrag("b", key(2, PcTarget::Subscriber));
+        let src = addr("127.0.0.1:40000");
+        assert_eq!(ix.route(Transport::Udp, src, local, &binding_request("a:x")), Route::Learned(key(1, PcTarget::Publisher)));
+        // A TCP connection from the same IP and port number is a different 5-tuple: not routed until its own check.
+        assert_eq!(ix.route(Transport::Tcp, src, local, &[0x80]), Route::Unknown);
+        assert_eq!(ix.route(Transport::Tcp, src, local, &binding_request("b:x")), Route::Learned(key(2, PcTarget::Subscriber)));
+        assert_eq!(ix.route(Transport::Udp, src, local, &[0x80]), Route::Known(key(1, PcTarget::Publisher)));
+        assert_eq!(ix.route(Transport::Tcp, src, local, &[0x80]), Route::Known(key(2, PcTarget::Subscriber)));
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use str0m::bwe::Bitrate;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::TcpType;
 use str0m::{Candidate, Rtc, RtcConfig};
 
 use super::tracks::{DownState, DownTrack, UpTrack};
@@ -66,13 +67,25 @@ pub struct Participant {
 }
 
 impl Participant {
-    pub fn new(id: ParticipantId, room: RoomId, local: SocketAddr, now: Instant) -> Result<Self, String> {
+    /// `ice_tcp`: also offer a passive ICE-TCP host candidate at `local` (lower priority than UDP, so browsers
+    /// that can use UDP do; those behind UDP-blocking firewalls connect over TCP without TURN).
+    pub fn new(id: ParticipantId, room: RoomId, local: SocketAddr, ice_tcp: bool, now: Instant) -> Result<Self, String> {
         let mut publisher = rtc_config().build(now);
         // Congestion control (TWCC, probing) on what the SFU sends.
         let mut subscriber = rtc_config().enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE_BPS))).build(now);
         let cand = Candidate::host(local, "udp").map_err(|e| format!("local candidate {local}: {e}"))?;
         publisher.add_local_candidate(cand.clone());
         subscriber.add_local_candidate(cand);
+        if ice_tcp {
+            let tcp = Candidate::builder()
+                .tcp()
+                .host(local)
+                .tcptype(TcpType::Passive)
+                .build()
+                .map_err(|e| format!("local TCP candidate {local}: {e}"))?;
+            publisher.add_local_candidate(tcp.clone());
+            subscriber.add_local_candidate(tcp);
+        }
         Ok(Participant {
             id,
             room,

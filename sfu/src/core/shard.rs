@@ -30,9 +30,10 @@ use super::stats::{LinkQuality, ShardStats};
 use super::tracks::UpTrackKey;
 use super::types::*;
 
-/// Where the shard's datagrams go.
+/// Where the shard's datagrams go: over UDP, or as one RFC 4571 frame on the ICE-TCP connection from
+/// `destination` (framing and the connection are the driver's).
 pub trait Transmitter {
-    fn transmit(&mut self, destination: SocketAddr, data: &[u8]);
+    fn transmit(&mut self, transport: Transport, destination: SocketAddr, data: &[u8]);
 }
 
 /// Consecutive undecodable inputs after which a connection is considered hostile and dropped.
@@ -75,6 +76,8 @@ struct LinkSample {
 
 pub struct Shard {
     pub(crate) local: SocketAddr,
+    /// Offer a passive ICE-TCP candidate at `local` (same IP and port number) besides UDP.
+    pub(crate) ice_tcp: bool,
     pub(crate) participants: HashMap<ParticipantId, Participant>,
     pub(crate) rooms: HashMap<RoomId, Room>,
     pub(crate) index: DatagramIndex,
@@ -107,6 +110,7 @@ impl Shard {
     pub fn new(local: SocketAddr, seed: u64) -> Self {
         Shard {
             local,
+            ice_tcp: false,
             participants: HashMap::new(),
             rooms: HashMap::new(),
             index: DatagramIndex::new(),
@@ -130,6 +134,12 @@ impl Shard {
         }
     }
 
+    /// Offer a passive ICE-TCP candidate (same address as UDP) to participants joining from now on; the driver
+    /// must then accept TCP connections there and feed their frames to [`Shard::handle_tcp_frame`].
+    pub fn set_ice_tcp(&mut self, on: bool) {
+        self.ice_tcp = on;
+    }
+
     // ------------------------------------------------------------------ input
 
     /// Add a participant to a room (creating the room on first join).
@@ -137,7 +147,7 @@ impl Shard {
         if self.participants.contains_key(&id) {
             return Err(JoinError::AlreadyJoined(id));
         }
-        let mut p = Participant::new(id, room.clone(), self.local, now).map_err(JoinError::Setup)?;
+        let mut p = Participant::new(id, room.clone(), self.local, self.ice_tcp, now).map_err(JoinError::Setup)?;
         for target in [PcTarget::Publisher, PcTarget::Subscriber] {
             let ufrag = p.ufrag(target);
             self.index.insert_ufrag(&ufrag, ConnKey { participant: id, target });
@@ -179,11 +189,20 @@ impl Shard {
         self.guarded(id, now, tx, |shard, tx| shard.command(now, id, cmd, tx));
     }
 
-    /// One datagram that arrived from `source`.
+    /// One UDP datagram that arrived from `source`.
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8], tx: &mut impl Transmitter) {
+        self.receive(now, Transport::Udp, source, data, tx);
+    }
+
+    /// One RFC 4571 frame (without its length prefix) from the ICE-TCP connection whose peer is `source`.
+    pub fn handle_tcp_frame(&mut self, now: Instant, source: SocketAddr, frame: &[u8], tx: &mut impl Transmitter) {
+        self.receive(now, Transport::Tcp, source, frame, tx);
+    }
+
+    fn receive(&mut self, now: Instant, transport: Transport, source: SocketAddr, data: &[u8], tx: &mut impl Transmitter) {
         self.stats.datagrams_in += 1;
         self.stats.bytes_in += data.len() as u64;
-        let key = match self.index.route(source, self.local, data) {
+        let key = match self.index.route(transport, source, self.local, data) {
             Route::Known(k) | Route::Learned(k) => k,
             Route::Unknown => {
                 self.stats.dropped_unknown_source += 1;
@@ -194,7 +213,11 @@ impl Shard {
             self.stats.dropped_malformed += 1;
             return;
         };
-        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source, destination: self.local, contents });
+        let proto = match transport {
+            Transport::Udp => Protocol::Udp,
+            Transport::Tcp => Protocol::Tcp,
+        };
+        let input = Input::Receive(now, Receive { proto, source, destination: self.local, contents });
         self.guarded(key.participant, now, tx, |shard, tx| shard.input(key, input, now, tx));
     }
 
@@ -546,7 +569,12 @@ pub(crate) fn drain(
             Output::Transmit(t) => {
                 stats.datagrams_out += 1;
                 stats.bytes_out += t.contents.len() as u64;
-                tx.transmit(t.destination, &t.contents);
+                match t.proto {
+                    Protocol::Udp => tx.transmit(Transport::Udp, t.destination, &t.contents),
+                    Protocol::Tcp => tx.transmit(Transport::Tcp, t.destination, &t.contents),
+                    // Only host candidates over UDP and passive TCP are offered: nothing else can be selected.
+                    _ => stats.dropped_malformed += 1,
+                }
             }
             Output::Event(e) => on_event(e),
         }

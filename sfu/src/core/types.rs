@@ -24,6 +24,13 @@ impl fmt::Display for RoomId {
     }
 }
 
+/// How a datagram reached the SFU: UDP, or a passive ICE-TCP connection (RFC 6544, RFC 4571 framing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
 /// Which of a participant's two peer connections a message is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

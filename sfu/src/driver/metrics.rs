@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use metrics::{counter, gauge, histogram};
 
+use super::tcp::TcpStats;
 use crate::core::{Shard, ShardStats};
 
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -25,15 +26,24 @@ pub(crate) struct StatsFlusher {
     load: Arc<WorkerLoad>,
     last: ShardStats,
     last_send_errors: u64,
+    last_tcp: TcpStats,
     at: Instant,
 }
 
 impl StatsFlusher {
     pub fn new(worker: usize, load: Arc<WorkerLoad>) -> Self {
-        StatsFlusher { worker: worker.to_string(), load, last: ShardStats::default(), last_send_errors: 0, at: Instant::now() }
+        StatsFlusher {
+            worker: worker.to_string(),
+            load,
+            last: ShardStats::default(),
+            last_send_errors: 0,
+            last_tcp: TcpStats::default(),
+            at: Instant::now(),
+        }
     }
 
-    pub fn maybe_flush(&mut self, now: Instant, shard: &Shard, send_errors: u64) {
+    /// `tcp`: open ICE-TCP connections and the TCP counters, when ICE-TCP is on.
+    pub fn maybe_flush(&mut self, now: Instant, shard: &Shard, send_errors: u64, tcp: Option<(usize, TcpStats)>) {
         if now.saturating_duration_since(self.at) < FLUSH_EVERY {
             return;
         }
@@ -90,6 +100,15 @@ impl StatsFlusher {
         gauge!("plenum_sfu_worker_heartbeat_seconds", "worker" => self.worker.clone()).set(unix);
         gauge!("plenum_sfu_participants", "worker" => self.worker.clone()).set(shard.participant_count() as f64);
         gauge!("plenum_sfu_rooms", "worker" => self.worker.clone()).set(shard.room_count() as f64);
+        if let Some((open, t)) = tcp {
+            let l = self.last_tcp;
+            gauge!("plenum_sfu_ice_tcp_connections", "worker" => self.worker.clone()).set(open as f64);
+            counter!("plenum_sfu_ice_tcp_accepted_total").increment(t.accepted - l.accepted);
+            counter!("plenum_sfu_ice_tcp_refused_total").increment(t.refused - l.refused);
+            counter!("plenum_sfu_packets_dropped_total", "reason" => "tcp_backlog").increment(t.dropped - l.dropped);
+            counter!("plenum_sfu_ice_tcp_errors_total").increment(t.errors - l.errors);
+            self.last_tcp = t;
+        }
         self.last = s.clone();
         self.last_send_errors = send_errors;
     }

@@ -5,11 +5,12 @@
 
 mod metrics;
 mod placement;
+mod tcp;
 mod udp;
 mod worker;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -30,6 +31,9 @@ pub struct SfuConfig {
     pub public_ip: Option<IpAddr>,
     /// Number of worker threads (0 = one per core).
     pub workers: usize,
+    /// Also accept passive ICE-TCP (RFC 6544, RFC 4571 framing) on each worker's port, for clients whose firewall
+    /// blocks UDP. Candidates over TCP get a lower priority than UDP, so clients use UDP where they can.
+    pub ice_tcp: bool,
     /// Initial bandwidth estimate of every subscriber connection (bit/s); `None`: the default
     /// (`core::participant::INITIAL_ESTIMATE_BPS`). Congestion control adapts it from the first feedback on.
     pub initial_estimate_bps: Option<u64>,
@@ -42,6 +46,8 @@ pub type EventSink = Box<dyn FnMut(SfuEvent) + Send>;
 pub enum SfuError {
     #[error("cannot bind media socket {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot listen for ICE-TCP on {addr} (the UDP media port's number over TCP): {source}")]
+    BindTcp { addr: SocketAddr, source: std::io::Error },
     #[error("cannot start worker thread: {0}")]
     Spawn(std::io::Error),
     #[error("participant {0} is not known to the SFU")]
@@ -98,28 +104,29 @@ impl Sfu {
         let mut loads = Vec::with_capacity(n);
         for i in 0..n {
             let port = if cfg.media_addr.port() == 0 { 0 } else { cfg.media_addr.port() + i as u16 };
-            let bind = SocketAddr::new(cfg.media_addr.ip(), port);
-            let std_sock = UdpSocket::bind(bind).map_err(|source| SfuError::Bind { addr: bind, source })?;
-            let bound = std_sock.local_addr().map_err(|source| SfuError::Bind { addr: bind, source })?;
-            std_sock.set_nonblocking(true).map_err(|source| SfuError::Bind { addr: bind, source })?;
+            let (std_sock, bound, tcp) = bind_media(SocketAddr::new(cfg.media_addr.ip(), port), cfg.ice_tcp)?;
+            let mut tcp = tcp.map(|l| tcp::TcpMedia::new(mio::net::TcpListener::from_std(l)));
             let sref = socket2::SockRef::from(&std_sock);
             // Best effort: the kernel caps these at net.core.{r,w}mem_max.
             let _ = sref.set_recv_buffer_size(4 << 20);
             let _ = sref.set_send_buffer_size(4 << 20);
             let mut socket = mio::net::UdpSocket::from_std(std_sock);
             let poll = mio::Poll::new().map_err(SfuError::Spawn)?;
-            worker::register(&poll, &mut socket).map_err(SfuError::Spawn)?;
+            worker::register(&poll, &mut socket, tcp.as_mut()).map_err(SfuError::Spawn)?;
             let waker = Arc::new(mio::Waker::new(poll.registry(), worker::WAKER).map_err(SfuError::Spawn)?);
             let advertised = SocketAddr::new(public_ip, bound.port());
             let (tx, rx) = crossbeam_channel::unbounded();
             let load = Arc::new(WorkerLoad::default());
             loads.push(load.clone());
+            let mut shard = Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed());
+            shard.set_ice_tcp(tcp.is_some());
             let w = Worker {
                 load,
                 index: i,
-                shard: Shard::new(advertised, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) ^ rand_seed()),
+                shard,
                 initial_estimate_bps: cfg.initial_estimate_bps,
                 socket,
+                tcp,
                 poll,
                 commands: rx,
                 sinks: HashMap::new(),
@@ -129,7 +136,7 @@ impl Sfu {
                 .name(format!("sfu-worker-{i}"))
                 .spawn(move || w.run())
                 .map_err(SfuError::Spawn)?;
-            tracing::info!(worker = i, bind = %bound, advertised = %advertised, "SFU worker started");
+            tracing::info!(worker = i, bind = %bound, advertised = %advertised, ice_tcp = cfg.ice_tcp, "SFU worker started");
             workers.push(WorkerHandle { commands: tx, waker, addr: advertised });
             threads.push(t);
         }
@@ -204,6 +211,28 @@ impl Sfu {
         let w = &self.inner.workers[worker];
         w.commands.send(cmd).map_err(|_| SfuError::ShuttingDown)?;
         w.waker.wake().map_err(|_| SfuError::ShuttingDown)
+    }
+}
+
+/// Bind a worker's UDP socket and, with `ice_tcp`, a TCP listener on the same address and port number. With port 0
+/// the kernel picks the UDP port; if that number is taken over TCP, try again with another.
+fn bind_media(addr: SocketAddr, ice_tcp: bool) -> Result<(UdpSocket, SocketAddr, Option<TcpListener>), SfuError> {
+    let mut attempts = 0;
+    loop {
+        let udp = UdpSocket::bind(addr).map_err(|source| SfuError::Bind { addr, source })?;
+        let bound = udp.local_addr().map_err(|source| SfuError::Bind { addr, source })?;
+        udp.set_nonblocking(true).map_err(|source| SfuError::Bind { addr, source })?;
+        if !ice_tcp {
+            return Ok((udp, bound, None));
+        }
+        match TcpListener::bind(bound) {
+            Ok(l) => {
+                l.set_nonblocking(true).map_err(|source| SfuError::BindTcp { addr: bound, source })?;
+                return Ok((udp, bound, Some(l)));
+            }
+            Err(_) if addr.port() == 0 && attempts < 16 => attempts += 1,
+            Err(source) => return Err(SfuError::BindTcp { addr: bound, source }),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! - Receive: [`RxBatch`] reads up to [`quinn_udp::BATCH_SIZE`] datagrams per `recvmmsg` (quinn-udp), including
 //!   GRO-coalesced buffers, which it splits at their stride.
-//! - Send: [`TxBatch`] is the shard's [`Transmitter`]. It copies every datagram into one flat buffer and sends
+//! - Send: [`TxBatch`] takes the shard's UDP output (through the worker's `Transmitter`). It copies every datagram into one flat buffer and sends
 //!   the whole batch with `sendmmsg` when [`TxBatch::flush`] is called (after each receive batch, timer run or
 //!   command) or when it is full. Datagrams to the same destination are grouped (stable, so each destination's
 //!   order is kept) and sent as one UDP GSO message (`UDP_SEGMENT`) where the kernel supports it.
@@ -15,7 +15,6 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
 
-use crate::core::Transmitter;
 
 /// Largest datagram the receive path handles without GRO (anything larger is truncated by the kernel).
 const MAX_DATAGRAM: usize = 2048;
@@ -268,8 +267,9 @@ impl TxBatch {
     }
 }
 
-impl Transmitter for TxBatch {
-    fn transmit(&mut self, destination: SocketAddr, data: &[u8]) {
+impl TxBatch {
+    /// Queue one datagram (sent by the next [`TxBatch::flush`], or earlier when the batch is full).
+    pub fn transmit(&mut self, destination: SocketAddr, data: &[u8]) {
         if data.len() > u16::MAX as usize {
             self.errors += 1;
             return;

@@ -9,6 +9,7 @@ pub mod net;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use plenum_sfu::core::types::Transport;
 use plenum_sfu::core::{Shard, Transmitter};
 use plenum_sfu::{ParticipantCommand, ParticipantId, RoomId, SfuEvent};
 
@@ -22,7 +23,9 @@ struct NetTx<'a> {
 }
 
 impl Transmitter for NetTx<'_> {
-    fn transmit(&mut self, destination: SocketAddr, data: &[u8]) {
+    fn transmit(&mut self, transport: Transport, destination: SocketAddr, data: &[u8]) {
+        // The simulated network is UDP; the shard offers no ICE-TCP candidate here.
+        debug_assert_eq!(transport, Transport::Udp);
         self.net.send(self.now, self.from, destination, data);
     }
 }

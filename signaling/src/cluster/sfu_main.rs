@@ -42,6 +42,7 @@ pub async fn run(args: SfuArgs, signals: impl futures_util::Stream<Item = ()> + 
         media_addr: args.media_addr,
         public_ip: args.public_ip,
         workers: args.workers,
+        ice_tcp: args.ice_tcp,
         initial_estimate_bps: None,
     })?;
     let node = SfuNode::start(redis, sfu.clone(), args.zone.clone()).await?;

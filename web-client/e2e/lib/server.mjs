@@ -27,7 +27,16 @@ function tryUdp(port) {
   });
 }
 
-/** A UDP port p on 127.0.0.1 such that p .. p+count-1 are all free (worker i binds p + i). */
+/** Whether TCP port `port` on 127.0.0.1 is free (the SFU listens for ICE-TCP on its UDP port numbers). */
+function tcpFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A port p on 127.0.0.1 such that p .. p+count-1 are all free over UDP and TCP (worker i binds p + i, both). */
 export async function freeUdpPortRange(count) {
   for (let attempt = 0; attempt < 50; attempt++) {
     const first = await tryUdp(0);
@@ -40,6 +49,7 @@ export async function freeUdpPortRange(count) {
       else ok = false;
     }
     await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    for (let i = 0; ok && i < count; i++) ok = await tcpFree(base + i);
     if (ok) return base;
   }
   throw new Error(`no ${count} consecutive free UDP ports`);

@@ -2,7 +2,7 @@ use super::*;
 
 struct Discard(u64);
 impl Transmitter for Discard {
-    fn transmit(&mut self, _: SocketAddr, _: &[u8]) {
+    fn transmit(&mut self, _: Transport, _: SocketAddr, _: &[u8]) {
         self.0 += 1;
     }
 }
