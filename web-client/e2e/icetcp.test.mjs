@@ -1,5 +1,5 @@
-// ICE-TCP: bob's Chromium may not use UDP at all (--force-webrtc-ip-handling-policy=disable_non_proxied_udp, the
-// policy a UDP-blocking firewall leaves), yet he meets alice with video and sound both ways: his connections run
+// ICE-TCP: bob's Chromium may not use UDP at all (WebRTC IP handling policy disable_non_proxied_udp in his profile,
+// what a UDP-blocking firewall leaves), yet he meets alice with video and sound both ways: his connections run
 // over passive ICE-TCP on the SFU's media port, without TURN. Alice, who can use UDP, stays on UDP.
 
 import { test } from 'node:test';
@@ -10,7 +10,8 @@ import { bin, checkPrerequisites, distDir, withSteps } from './lib/harness.mjs';
 import { audioEnergy, join, tile, until, waitVideoPlaying } from './lib/meeting.mjs';
 
 const ROOM = 'ice-tcp';
-const NO_UDP = ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp'];
+// Chromium's per-profile WebRTC policy (the same setting as the enterprise policy WebRtcIPHandling).
+const NO_UDP = { webrtc: { ip_handling_policy: 'disable_non_proxied_udp' } };
 
 const paths = (page) => page.evaluate(() => window.__plenum.paths());
 
@@ -24,7 +25,7 @@ test('a browser that may not use UDP meets over ICE-TCP', { timeout: 90_000 }, a
       makeJoinUrl(server, bin, { room: ROOM, identity: 'bob', name: 'Bob' }),
     ]);
     const alice = await launchParticipant('alice');
-    const bob = await launchParticipant('bob', { extraArgs: NO_UDP });
+    const bob = await launchParticipant('bob', { preferences: NO_UDP });
     people.push({ ...alice, url: aliceUrl }, { ...bob, url: bobUrl });
     const [A, B] = people;
 

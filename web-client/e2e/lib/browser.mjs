@@ -1,7 +1,7 @@
 // One headless Chromium (Debian's /usr/bin/chromium, fake camera and microphone) per participant.
 
 import { chromium } from 'playwright-core';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,13 +22,18 @@ const ARGS = [
 
 /**
  * Launch a participant's browser; returns { identity, context, page, console(), close() }. `initScript` runs in
- * the page before the app (e.g. to route media through a test relay).
+ * the page before the app (e.g. to route media through a test relay); `preferences` are written into the fresh
+ * profile's Default/Preferences (e.g. `{ webrtc: { ip_handling_policy: 'disable_non_proxied_udp' } }`).
  */
 export async function launchParticipant(
   identity,
-  { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 }, denyMedia = false, extraArgs = [] } = {},
+  { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 }, denyMedia = false, extraArgs = [], preferences = null } = {},
 ) {
   const profile = await mkdtemp(join(tmpdir(), `plenum-e2e-${identity}-`));
+  if (preferences) {
+    await mkdir(join(profile, 'Default'), { recursive: true });
+    await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify(preferences));
+  }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
