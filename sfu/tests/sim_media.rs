@@ -136,6 +136,10 @@ fn retransmissions_repair_a_lossy_subscriber_leg() {
         assert!(residual <= max_residual_pct, "residual loss {residual:.2} % > {max_residual_pct} % at {loss}");
         // Without retransmission the residual would be the link's loss.
         assert!(residual <= loss * 100.0 / 2.0, "retransmission at least halves the loss");
+        // The retransmissions are counted (for /metrics): at least one per NACKed packet that was repaired.
+        let stats = w.shard.stats();
+        eprintln!("retransmissions sent: {}, NACKs received: {}", stats.rtx_sent, stats.nacks_received);
+        assert!(stats.rtx_sent > 0 && stats.nacks_received > 0, "rtx {} nacks {}", stats.rtx_sent, stats.nacks_received);
         let sid = w.id_of("alice").to_string();
         let audio = w.client("bob").from_publisher(&sid, MediaKind::Audio)[0];
         let sent = w.client("alice").senders[0].sent as f64;

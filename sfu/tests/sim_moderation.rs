@@ -45,9 +45,13 @@ fn blocked_audio_and_camera_stop_at_the_sfu_and_resume() {
     assert!(count(&w, "alice", "carol", MediaKind::Audio) > carol_audio + 40, "carol is not affected");
     assert!(w.shard.stats().dropped_blocked > 40);
 
+    let alice_id = w.id_of("alice");
+    let budget_before = w.shard.allocated_bps(alice_id).unwrap();
     w.command(bob, ParticipantCommand::BlockMedia { media: MediaClass::Audio, blocked: false });
     w.command(bob, ParticipantCommand::BlockMedia { media: MediaClass::Camera, blocked: true });
     w.run_until(w.now + secs(0.2));
+    let budget_blocked = w.shard.allocated_bps(alice_id).unwrap();
+    assert!(budget_blocked < budget_before, "bob's stopped camera leaves alice's allocation: {budget_before} -> {budget_blocked}");
     let a_video = count(&w, "alice", "bob", MediaKind::Video);
     let a_audio = count(&w, "alice", "bob", MediaKind::Audio);
     w.run_until(w.now + secs(1.0));

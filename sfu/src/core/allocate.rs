@@ -94,7 +94,9 @@ impl Shard {
             } else {
                 Priority::Other
             };
-            demands.push(Demand { priority, layers: up.usable_layers(now), max_layer: dt.wanted, current: dt.current });
+            // A video a moderator stopped is not forwarded: it must not take budget from the others.
+            let max_layer = if up.blocked { None } else { dt.wanted };
+            demands.push(Demand { priority, layers: up.usable_layers(now), max_layer, current: dt.current });
             dts.push(i);
         }
         let budget = p.delivery.budget(now, p.estimate_bps);

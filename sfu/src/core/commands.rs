@@ -123,11 +123,22 @@ impl Shard {
                 let mut class = BlockedMedia::default();
                 class.set(media, true);
                 let mut refs: Vec<DownTrackRef> = Vec::new();
+                let mut changed_video = false;
                 for u in p.uptracks.iter_mut().filter(|u| class.blocks(u.kind, u.screen)) {
                     u.blocked = blocked;
-                    if blocked && u.kind == TrackKind::Video {
+                    if u.kind == TrackKind::Video {
+                        changed_video = true;
                         refs.extend(u.subscribers.iter().copied());
                     }
+                }
+                // Their subscribers' budgets change: a stopped video frees bandwidth, a resumed one needs it.
+                if changed_video {
+                    for r in &refs {
+                        self.allocate_soon(r.subscriber);
+                    }
+                }
+                if !blocked {
+                    refs.clear();
                 }
                 // Subscribers resume a stopped video at a keyframe, as after a pause.
                 for r in refs {

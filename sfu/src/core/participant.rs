@@ -32,6 +32,26 @@ pub fn rtc_config() -> RtcConfig {
         .set_stats_interval(Some(std::time::Duration::from_millis(500)))
 }
 
+/// Whether an outgoing (S)RTP packet is a retransmission: RTP (not RTCP, RFC 5761 demultiplexing) on one of the
+/// RTX payload types of [`rtc_config`], without the padding bit. The RTP header is not encrypted by SRTP.
+pub fn is_rtx(packet: &[u8]) -> bool {
+    static RTX: std::sync::OnceLock<[bool; 128]> = std::sync::OnceLock::new();
+    let rtx = RTX.get_or_init(|| {
+        let mut pts = [false; 128];
+        let mut cfg = rtc_config();
+        for p in cfg.codec_config().params() {
+            if let Some(pt) = p.resend() {
+                pts[usize::from(*pt) & 0x7f] = true;
+            }
+        }
+        pts
+    });
+    match packet {
+        [b0, b1, ..] => b0 & 0xc0 == 0x80 && b0 & 0x20 == 0 && !(192..=223).contains(b1) && rtx[usize::from(b1 & 0x7f)],
+        _ => false,
+    }
+}
+
 pub struct Participant {
     pub id: ParticipantId,
     pub room: RoomId,
@@ -245,4 +265,31 @@ pub enum AnswerError {
     Unexpected,
     #[error("cannot apply SDP answer: {0}")]
     Negotiate(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rtp(pt: u8, padding: bool) -> Vec<u8> {
+        let mut p = vec![0x80 | if padding { 0x20 } else { 0 }, pt, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9];
+        p.extend_from_slice(&[0xab; 20]);
+        p
+    }
+
+    #[test]
+    fn only_rtp_on_an_rtx_payload_type_counts_as_a_retransmission() {
+        let mut cfg = rtc_config();
+        let vp8 = cfg.codec_config().params().iter().find(|p| p.spec().codec == str0m::format::Codec::Vp8).copied();
+        let vp8 = vp8.expect("VP8 configured");
+        let (media, rtx) = (*vp8.pt(), *vp8.resend().expect("VP8 has RTX"));
+        assert!(is_rtx(&rtp(rtx, false)));
+        assert!(is_rtx(&rtp(rtx | 0x80, false)), "with the marker bit");
+        assert!(!is_rtx(&rtp(media, false)), "the media payload type");
+        assert!(!is_rtx(&rtp(rtx, true)), "padding-only probe packets");
+        assert!(!is_rtx(&[0x80, 200, 0, 6]), "RTCP sender report");
+        assert!(!is_rtx(&[0x00, 0x01, 0, 0]), "STUN");
+        assert!(!is_rtx(&[22, 254, 253]), "DTLS");
+        assert!(!is_rtx(&[0x80]));
+    }
 }

@@ -287,6 +287,11 @@ impl Shard {
         self.participants.values().map(|p| (p.id, p.estimate_bps))
     }
 
+    /// What the Allocator last gave `id`'s subscriber connection (audio plus the chosen video layers), bit/s.
+    pub fn allocated_bps(&self, id: ParticipantId) -> Option<u64> {
+        self.participants.get(&id).map(|p| p.allocated_bps)
+    }
+
     /// Each participant's latest RTT, loss and jitter.
     pub fn link_quality(&self) -> impl Iterator<Item = LinkQuality> + '_ {
         self.participants.values().map(|p| p.link)
@@ -569,6 +574,9 @@ pub(crate) fn drain(
             Output::Transmit(t) => {
                 stats.datagrams_out += 1;
                 stats.bytes_out += t.contents.len() as u64;
+                if super::participant::is_rtx(&t.contents) {
+                    stats.rtx_sent += 1;
+                }
                 match t.proto {
                     Protocol::Udp => tx.transmit(Transport::Udp, t.destination, &t.contents),
                     Protocol::Tcp => tx.transmit(Transport::Tcp, t.destination, &t.contents),

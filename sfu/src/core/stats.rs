@@ -24,6 +24,9 @@ pub struct ShardStats {
     pub nacks_received: u64,
     /// NACKs the SFU sent to publishers for packets lost on their leg.
     pub nacks_sent: u64,
+    /// RTP packets sent on an RTX payload type (retransmissions, including the resent payloads str0m uses to
+    /// probe bandwidth); padding-only packets are not counted.
+    pub rtx_sent: u64,
     /// Spatial layer switches of DownTracks (up or down).
     pub layer_switches: u64,
     /// Videos currently paused for bandwidth (a gauge).

@@ -62,6 +62,7 @@ impl StatsFlusher {
         counter!("plenum_sfu_publisher_layer_changes_total").increment(s.publisher_layer_changes - l.publisher_layer_changes);
         counter!("plenum_sfu_nacks_received_total").increment(s.nacks_received - l.nacks_received);
         counter!("plenum_sfu_nacks_sent_total").increment(s.nacks_sent - l.nacks_sent);
+        counter!("plenum_sfu_retransmissions_total").increment(s.rtx_sent - l.rtx_sent);
         gauge!("plenum_sfu_videos_paused", "worker" => self.worker.clone()).set(s.videos_paused as f64);
         for (_, bps) in shard.estimates() {
             histogram!("plenum_sfu_subscriber_estimate_bps").record(bps as f64);
