@@ -34,3 +34,13 @@ web_deps() {
     cp web-client/package-lock.json "$stamp"
   fi
 }
+
+# The test OpenID provider's npm packages (signaling/tests/oidc.rs), when its lock file changed since the last install.
+oidc_provider_deps() {
+  local dir=signaling/tests/oidc-provider
+  local stamp=$dir/node_modules/.plenum-lock
+  if [ ! -f "$stamp" ] || ! cmp -s $dir/package-lock.json "$stamp"; then
+    npm --prefix $dir ci --no-audit --no-fund
+    cp $dir/package-lock.json "$stamp"
+  fi
+}

@@ -12,6 +12,7 @@ step "Debian packages (chromium, libopus-dev, postgresql, redis-server, coturn)"
 export PLENUM_TEST_REQUIRE_POSTGRES=1
 step "deploy files: promtool, systemd-analyze, yamllint, nginx, caddy, coturn" bash scripts/check-deploy.sh
 step "web client: npm ci" web_deps
+step "test OpenID provider: npm ci" oidc_provider_deps
 step "web client: typecheck + build" npm --prefix web-client run build
 step "web client: unit tests" npm --prefix web-client test
 # One cargo profile (dev, with optimised dependencies) for everything below.

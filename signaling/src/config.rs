@@ -172,6 +172,8 @@ pub struct ServeArgs {
     pub zone: Option<String>,
     #[command(flatten)]
     pub connectivity: ConnectivityArgs,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
 }
 
 /// `plenum sfu`: an SFU node of a cluster.
@@ -245,6 +247,44 @@ impl ConnectivityArgs {
         }
         Ok(())
     }
+}
+
+/// Login with OpenID Connect (Keycloak, ADFS, ...); checked by [`crate::oidc::OidcSettings::from_args`].
+#[derive(Debug, Clone, Default, Args)]
+pub struct OidcArgs {
+    /// OpenID Connect: the provider's issuer URL (its discovery document is ISSUER/.well-known/openid-configuration),
+    /// e.g. https://sso.example.org/realms/staff (Keycloak) or https://adfs.example.org/adfs (ADFS). Setting it
+    /// turns on "Log in with ..." on the login page.
+    #[arg(long, env = "PLENUM_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// OpenID Connect: the client id registered at the provider (redirect URI: PUBLIC_URL/api/v1/auth/oidc/callback).
+    #[arg(long, env = "PLENUM_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// OpenID Connect: the client secret.
+    #[arg(long, env = "PLENUM_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// OpenID Connect: read the client secret from this file (surrounding whitespace is ignored) instead.
+    #[arg(long, env = "PLENUM_OIDC_CLIENT_SECRET_FILE", conflicts_with = "oidc_client_secret")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// OpenID Connect: the provider's name on the login button ("Log in with NAME").
+    #[arg(long, env = "PLENUM_OIDC_DISPLAY_NAME", default_value = "Single Sign-On")]
+    pub oidc_display_name: String,
+    /// OpenID Connect: the claim that carries the user's roles or groups (a string or a list of strings), looked
+    /// up in the ID token, then at the userinfo endpoint. Dots descend into objects: realm_access.roles (Keycloak
+    /// realm roles), resource_access.plenum.roles (Keycloak client roles); role or groups (ADFS).
+    #[arg(long, env = "PLENUM_OIDC_ROLE_CLAIM", default_value = "roles")]
+    pub oidc_role_claim: String,
+    /// OpenID Connect: claim values that make a user an admin (comma-separated or a list).
+    #[arg(long, env = "PLENUM_OIDC_ADMIN_VALUES", value_delimiter = ',')]
+    pub oidc_admin_values: Vec<String>,
+    /// OpenID Connect: claim values that make a user staff (comma-separated or a list). A user with neither an
+    /// admin nor a staff value is refused.
+    #[arg(long, env = "PLENUM_OIDC_STAFF_VALUES", value_delimiter = ',')]
+    pub oidc_staff_values: Vec<String>,
+    /// OpenID Connect: scopes to ask for besides openid (comma-separated or a list; ADFS: add allatclaims to get
+    /// the role claim into the ID token).
+    #[arg(long, env = "PLENUM_OIDC_SCOPES", value_delimiter = ',', default_value = "profile,email")]
+    pub oidc_scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -386,6 +426,8 @@ pub struct ServerConfig {
     pub turn_secret: Option<String>,
     pub turn_ttl: Duration,
     pub ice_transport_policy: IceTransportPolicy,
+    /// Login with OpenID Connect (off when no issuer is set); checked when the server starts.
+    pub oidc: OidcArgs,
 }
 
 impl ServerConfig {
@@ -412,6 +454,7 @@ impl ServerConfig {
             turn_secret: None,
             turn_ttl: Duration::from_secs(12 * 3600),
             ice_transport_policy: IceTransportPolicy::All,
+            oidc: OidcArgs::default(),
         }
     }
 }
@@ -439,6 +482,7 @@ impl From<ServeArgs> for ServerConfig {
             turn_secret: args.connectivity.turn_secret,
             turn_ttl: args.connectivity.turn_ttl,
             ice_transport_policy: args.connectivity.ice_transport_policy,
+            oidc: args.oidc,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod http;
 pub mod meetings;
 pub mod media;
 pub mod metrics;
+pub mod oidc;
 pub mod protocol;
 pub mod resume;
 pub mod room;
@@ -69,6 +70,10 @@ pub enum ServerError {
     Tls(#[from] tls::TlsError),
     #[error("{0}")]
     Config(String),
+    #[error("OpenID Connect: {0}")]
+    OidcConfig(#[from] oidc::OidcConfigError),
+    #[error("OpenID Connect: {0}")]
+    Oidc(#[from] oidc::provider::OidcError),
 }
 
 /// A running server.
@@ -95,6 +100,7 @@ impl Server {
     /// Load the secret, start the SFU, bind HTTP and start serving.
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         let metrics = metrics::install();
+        let oidc_settings = oidc::OidcSettings::from_args(&config.oidc)?;
         let secret = secret::load_or_create(config.secret.as_deref(), &config.data_dir)?;
         let db = db::Db::open(config.database_url.as_deref(), &config.data_dir).await?;
         if accounts::count_users(&db).await? == 0 {
@@ -178,6 +184,14 @@ impl Server {
         let (session_guard, sessions_done) = mpsc::channel(1);
         let https = tls_files.is_some();
         let public_url = config::public_url_or_scheme_default(config.public_url.as_deref(), local_addr, https);
+        let oidc = match oidc_settings {
+            Some(settings) => {
+                let login = oidc::OidcLogin::new(settings, &public_url, secret.as_bytes())?;
+                tracing::info!(issuer = %login.settings().issuer, redirect_url = login.redirect_url(), "OpenID Connect login on");
+                Some(Arc::new(login))
+            }
+            None => None,
+        };
         let api_state = api::ApiState {
             db: db.clone(),
             audit: audit.clone(),
@@ -186,6 +200,7 @@ impl Server {
             limiter: Default::default(),
             join_opens_minutes: config.join_opens_minutes,
             https,
+            oidc,
         };
         let app = http::router(AppState {
             shared: shared.clone(),

@@ -1,5 +1,6 @@
 //! Local accounts (roles admin and staff), their sessions, and login rate limiting.
 
+pub mod oidc_link;
 pub mod password;
 pub mod ratelimit;
 pub mod sessions;

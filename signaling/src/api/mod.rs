@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod join;
 pub mod meetings;
+pub mod oidc;
 pub mod openapi;
 pub mod users;
 
@@ -49,6 +50,8 @@ pub struct ApiState {
     pub join_opens_minutes: i64,
     /// Served over HTTPS by plenum itself (cookies are `Secure` then, as with an https public URL).
     pub https: bool,
+    /// Login with OpenID Connect, when configured.
+    pub oidc: Option<Arc<crate::oidc::OidcLogin>>,
 }
 
 impl ApiState {
@@ -87,6 +90,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/auth/options", get(oidc::options))
+        .route("/auth/oidc/login", get(oidc::login))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .route("/directory", get(users::directory))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::read).put(users::update).delete(users::delete))

@@ -41,6 +41,8 @@ pub enum ConfigError {
     Requires { path: String, line: usize, key: String, other: String },
     #[error("{path}:{line}: \"{key}\": {reason}")]
     BadFile { path: String, line: usize, key: String, reason: String },
+    #[error("{path}:{line}: {message}")]
+    Invalid { path: String, line: usize, message: String },
 }
 
 /// One setting from the file.
@@ -182,7 +184,8 @@ impl ConfigError {
             | ConfigError::MissingFile { line, .. }
             | ConfigError::Conflict { line, .. }
             | ConfigError::Requires { line, .. }
-            | ConfigError::BadFile { line, .. } => *line,
+            | ConfigError::BadFile { line, .. }
+            | ConfigError::Invalid { line, .. } => *line,
         }
     }
 }
@@ -190,9 +193,37 @@ impl ConfigError {
 /// What `plenum config check` adds: files the settings name must be readable (and TLS files usable).
 pub fn check(path: &Path) -> Result<ConfigFile, Vec<ConfigError>> {
     let (file, mut errors) = load_lenient(path);
-    errors.extend(checks::files(&file, &path.display().to_string()));
+    let shown = path.display().to_string();
+    errors.extend(checks::files(&file, &shown));
+    if errors.is_empty() {
+        errors.extend(check_oidc(&shown, &file));
+    }
     errors.sort_by_key(ConfigError::line);
     if errors.is_empty() { Ok(file) } else { Err(errors) }
+}
+
+/// The `oidc_*` options together (an issuer needs a client id, a client id needs an issuer, ...), checked as
+/// `plenum serve` checks them at start; the problem is reported on the line of the option it names.
+fn check_oidc(shown: &str, file: &ConfigFile) -> Option<ConfigError> {
+    let oidc_entries: Vec<&Entry> = file.entries.iter().filter(|e| e.id.starts_with("oidc_")).collect();
+    let first = oidc_entries.first()?;
+    let validator = serve_command().mut_args(|a| a.env(None::<&'static str>));
+    let mut argv = vec![OsString::from("serve")];
+    for entry in &oidc_entries {
+        let Some(arg) = validator.get_arguments().find(|a| a.get_id() == entry.id.as_str()) else { continue };
+        let Some(long) = arg.get_long() else { continue };
+        argv.extend(entry.values.iter().map(|v| OsString::from(format!("--{long}={v}"))));
+    }
+    let matches = validator.try_get_matches_from(argv).ok()?;
+    let args = crate::config::ServeArgs::from_arg_matches(&matches).ok()?;
+    let problem = crate::oidc::OidcSettings::from_args(&args.oidc).err()?;
+    let message = problem.to_string();
+    // The line of the first option the message names, else of the first oidc_* option.
+    let line = oidc_entries
+        .iter()
+        .find(|e| message.contains(&format!("\"{}\"", e.id)))
+        .map_or(first.line, |e| e.line);
+    Some(ConfigError::Invalid { path: shown.to_owned(), line, message })
 }
 
 /// Keys with their values and byte offsets; tables become dotted prefixes.

@@ -163,3 +163,35 @@ fn turn_settings_are_checked() {
         ["plenum.toml:1: bad value for \"ice_transport_policy\": 'never': expected one of all, relay"]
     );
 }
+
+#[test]
+fn the_oidc_options_are_checked_together() {
+    let dir = std::env::temp_dir().join(format!("plenum-config-oidc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let messages = |path: &Path| -> Vec<String> {
+        check(path).err().unwrap_or_default().iter().map(ToString::to_string).collect()
+    };
+    let lonely = write("lonely.toml", "http_addr = \"127.0.0.1:8080\"\noidc_client_id = \"plenum\"\n");
+    let got = messages(&lonely);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with(&format!("{}:2: \"oidc_client_id\" is set but \"oidc_issuer\" is not", lonely.display())), "{got:?}");
+    let no_values = write(
+        "novalues.toml",
+        "oidc_issuer = \"https://sso.example.org/realms/staff\"\noidc_client_id = \"plenum\"\noidc_client_secret = \"s\"\n",
+    );
+    let got = messages(&no_values);
+    assert!(got[0].contains(":1: \"oidc_admin_values\" and \"oidc_staff_values\" are both empty"), "{got:?}");
+    let complete = write(
+        "complete.toml",
+        "oidc_issuer = \"https://sso.example.org/realms/staff\"\noidc_client_id = \"plenum\"\n\
+         oidc_client_secret = \"s\"\noidc_admin_values = [\"plenum-admin\"]\noidc_staff_values = \"a,b\"\n\
+         oidc_role_claim = \"realm_access.roles\"\noidc_scopes = [\"profile\", \"email\"]\n",
+    );
+    assert_eq!(messages(&complete), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

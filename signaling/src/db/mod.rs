@@ -54,13 +54,13 @@ impl DbError {
 
 /// The migrations, embedded in the binary.
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "accounts meetings".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/0001_accounts_meetings.sql").into_sql_str(),
-        false,
-    )])
+    let simple = |version: i64, name: &str, sql: &'static str| {
+        Migration::new(version, name.to_owned().into(), MigrationType::Simple, sql.into_sql_str(), false)
+    };
+    Migrator::with_migrations(vec![
+        simple(1, "accounts meetings", include_str!("../../migrations/0001_accounts_meetings.sql")),
+        simple(2, "oidc links", include_str!("../../migrations/0002_oidc_links.sql")),
+    ])
 }
 
 impl Db {

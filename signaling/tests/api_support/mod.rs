@@ -26,6 +26,8 @@ pub const PASSWORD: &str = "a long test password";
 pub struct Env {
     pub db: Db,
     pub app: Router,
+    #[allow(dead_code)] // tests/oidc.rs
+    pub state: ApiState,
     pub keys: TokenKeys,
     dir: Option<PathBuf>,
 }
@@ -60,9 +62,17 @@ impl Env {
             limiter: Default::default(),
             join_opens_minutes: 15,
             https: false,
+            oidc: None,
         };
-        let app = Router::new().nest("/api/v1", api::router(state));
-        Env { db, app, keys, dir }
+        let app = Router::new().nest("/api/v1", api::router(state.clone()));
+        Env { db, app, state, keys, dir }
+    }
+
+    /// Turn on OpenID Connect login (before making clients: they keep the router they were made with).
+    #[allow(dead_code)] // tests/oidc.rs
+    pub fn set_oidc(&mut self, oidc: std::sync::Arc<plenum_signaling::oidc::OidcLogin>) {
+        self.state.oidc = Some(oidc);
+        self.app = Router::new().nest("/api/v1", api::router(self.state.clone()));
     }
 
     /// An account made directly in the database.
