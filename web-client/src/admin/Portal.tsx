@@ -3,7 +3,7 @@
 
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { pickLanguage, type Lang } from '../i18n';
-import { api, ApiError, type AuditRecord, type Meeting, type User } from './api';
+import { api, ApiError, oidcError, oidcLoginHref, type AuditRecord, type LoginOptions, type Meeting, type User } from './api';
 import { portalStrings, type PortalDict } from './strings';
 
 type Nav = (path: string) => void;
@@ -108,12 +108,19 @@ function errorMessage(t: PortalDict, e: unknown): string {
 function LoginPage({ t, nav }: { t: PortalDict; nav: Nav }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [options, setOptions] = useState<LoginOptions | null>(null);
+  const oidcCode = oidcError(window.location.search);
+  const [error, setError] = useState<string | null>(oidcCode ? t[oidcCode] : null);
+  useEffect(() => {
+    api<LoginOptions>('GET', '/auth/options')
+      .then(setOptions)
+      .catch(() => setOptions(null));
+  }, []);
+  const next = new URLSearchParams(window.location.search).get('next');
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     try {
       await api('POST', '/login', { email, password });
-      const next = new URLSearchParams(window.location.search).get('next');
       if (next && /^\/m\/[a-z0-9]+$/.test(next)) window.location.assign(next);
       else nav('/meetings');
     } catch (err) {
@@ -123,6 +130,14 @@ function LoginPage({ t, nav }: { t: PortalDict; nav: Nav }) {
   return (
     <form className="portal-card" onSubmit={submit}>
       <h1>{t.login}</h1>
+      {options?.oidc && (
+        <>
+          <a className="button-link" href={oidcLoginHref(options.oidc.login_url, next)} data-testid="login-oidc">
+            {t.loginWith} {options.oidc.name}
+          </a>
+          <p className="portal-or">{t.or}</p>
+        </>
+      )}
       <label>
         {t.email}
         <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} data-testid="login-email" />

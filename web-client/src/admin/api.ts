@@ -49,6 +49,35 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return json as T;
 }
 
+/** GET /api/v1/auth/options: which logins the server offers. */
+export interface LoginOptions {
+  password: boolean;
+  oidc: { name: string; login_url: string } | null;
+}
+
+/** The codes the OpenID Connect callback sends back to /login?oidc_error=CODE. */
+export const OIDC_ERRORS = [
+  'oidc_state',
+  'oidc_denied',
+  'oidc_unavailable',
+  'oidc_failed',
+  'oidc_no_role',
+  'oidc_no_email',
+  'oidc_email_taken',
+] as const;
+export type OidcError = (typeof OIDC_ERRORS)[number];
+
+/** The OIDC error code in a login page query string, if it is a known one. */
+export function oidcError(search: string): OidcError | null {
+  const code = new URLSearchParams(search).get('oidc_error');
+  return (OIDC_ERRORS as readonly string[]).includes(code ?? '') ? (code as OidcError) : null;
+}
+
+/** Where the OIDC button leads: the login URL with the page to return to (only staff meeting links, else none). */
+export function oidcLoginHref(loginUrl: string, next: string | null): string {
+  return next && /^\/m\/[a-z0-9]+$/.test(next) ? `${loginUrl}?return_to=${encodeURIComponent(next)}` : loginUrl;
+}
+
 export interface User {
   id: string;
   email: string;

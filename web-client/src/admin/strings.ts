@@ -58,6 +58,15 @@ const de = {
   notFound: 'Diese Besprechung gibt es nicht.',
   noGuests: 'Zu dieser Besprechung sind keine Gäste zugelassen.',
   error: 'Etwas ist schiefgegangen:',
+  loginWith: 'Anmelden mit',
+  or: 'oder',
+  oidc_state: 'Die Anmeldung ist abgelaufen oder wurde in einem anderen Fenster begonnen. Bitte erneut anmelden.',
+  oidc_denied: 'Die Anmeldung wurde beim Anmeldedienst abgebrochen oder abgelehnt.',
+  oidc_unavailable: 'Der Anmeldedienst ist gerade nicht erreichbar. Bitte später erneut versuchen.',
+  oidc_failed: 'Die Anmeldung beim Anmeldedienst ist fehlgeschlagen. Bitte erneut versuchen.',
+  oidc_no_role: 'Ihr Konto beim Anmeldedienst hat keine Berechtigung für Plenum. Bitte wenden Sie sich an die Administration.',
+  oidc_no_email: 'Der Anmeldedienst hat keine E-Mail-Adresse übermittelt. Bitte wenden Sie sich an die Administration.',
+  oidc_email_taken: 'Ein anderes Konto verwendet bereits Ihre E-Mail-Adresse. Bitte wenden Sie sich an die Administration.',
 };
 
 export type PortalDict = typeof de;
@@ -120,6 +129,15 @@ const en: PortalDict = {
   notFound: 'This meeting does not exist.',
   noGuests: 'This meeting does not admit guests.',
   error: 'Something went wrong:',
+  loginWith: 'Log in with',
+  or: 'or',
+  oidc_state: 'The login expired or was started in another window. Please log in again.',
+  oidc_denied: 'The login was cancelled or refused at the login service.',
+  oidc_unavailable: 'The login service cannot be reached right now. Please try again later.',
+  oidc_failed: 'The login at the login service failed. Please try again.',
+  oidc_no_role: 'Your account at the login service has no access to Plenum. Please contact the administrators.',
+  oidc_no_email: 'The login service sent no email address. Please contact the administrators.',
+  oidc_email_taken: 'Another account already uses your email address. Please contact the administrators.',
 };
 
 export const portalStrings = { de, en };
