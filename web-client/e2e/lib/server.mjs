@@ -60,9 +60,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Start `plenum serve`. Returns { env, baseUrl, log(), stop() }; log() is everything it printed so far.
  */
-export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000, extraEnv = {} }) {
+export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000, extraEnv = {}, httpPort: port = null }) {
   const dataDir = await mkdtemp(join(tmpdir(), 'plenum-e2e-data-'));
-  const httpPort = await freeTcpPort();
+  // `httpPort`: a port chosen beforehand (when another service must know the server's URL before it starts).
+  const httpPort = port ?? (await freeTcpPort());
   const mediaPort = await freeUdpPortRange(workers);
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   const env = {
