@@ -33,7 +33,8 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Base URL of the server.
+    /// Base URL of the server. Several, comma-separated, for a cluster (e.g. two signaling nodes): the
+    /// participants of each room are spread over them; server CPU and forwarded packets are read from the first.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
     /// The server's token secret (else read from --secret-file).

@@ -26,7 +26,8 @@ pub const STEADY_SETTLE: Duration = Duration::from_secs(2);
 /// Everything `run` needs (the CLI fills it in).
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`; several comma-separated for a cluster (participants
+    /// are spread over them; the server figures come from the first).
     pub url: String,
     pub secret: Vec<u8>,
     pub scenario: Scenario,
@@ -83,12 +84,19 @@ pub fn endpoints(url: &str) -> Result<(String, SocketAddr), LoadError> {
 
 /// Run a scenario to the end (single-threaded: call from a current-thread runtime inside a `LocalSet`).
 pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
-    let (ws_url, http_addr) = endpoints(&cfg.url)?;
+    let mut ws_urls = Vec::new();
+    let mut http_addrs = Vec::new();
+    for url in cfg.url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        let (ws_url, http_addr) = endpoints(url)?;
+        ws_urls.push(ws_url);
+        http_addrs.push(http_addr);
+    }
+    let http_addr = *http_addrs.first().ok_or_else(|| LoadError::Arg("no server URL".into()))?;
     crate::epoch();
     let audio = Arc::new(AudioLoop::encode(cfg.dtx, 32_000)?);
     let clip = Arc::new(Clip::layer(cfg.video_layer)?);
     let start = Instant::now();
-    let specs = plan(&cfg, &ws_url, audio.clone(), clip.clone(), start)?;
+    let specs = plan(&cfg, &ws_urls, audio.clone(), clip.clone(), start)?;
     let total = specs.len();
     let ramp_s = total as f64 / cfg.ramp.max(0.01);
     let steady_from = start + Duration::from_secs_f64(ramp_s) + STEADY_SETTLE;

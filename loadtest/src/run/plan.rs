@@ -33,10 +33,12 @@ impl Scenario {
     }
 }
 
-/// The participants, in join order: room by room, publishers first.
+/// The participants, in join order: room by room, publishers first. With several servers (`ws_urls`), the
+/// participants of each room take turns over them (participant `k` of room `r` uses server `(r + k) % n`), so every
+/// room with two or more participants spans servers.
 pub fn plan(
     cfg: &RunConfig,
-    ws_url: &str,
+    ws_urls: &[String],
     audio: Arc<AudioLoop>,
     clip: Arc<Clip>,
     start: Instant,
@@ -49,6 +51,9 @@ pub fn plan(
         Scenario::AudioOnly => (cfg.publishers, false),
     };
     let total = cfg.rooms * (publishers + cfg.subscribers);
+    if ws_urls.is_empty() {
+        return Err(LoadError::Arg("no server URL".into()));
+    }
     if total == 0 {
         return Err(LoadError::Arg("the scenario has no participants".into()));
     }
@@ -69,7 +74,7 @@ pub fn plan(
             let token = keys.sign(&claims).map_err(|e| LoadError::Token(e.to_string()))?;
             specs.push(ClientSpec {
                 index,
-                ws_url: ws_url.to_string(),
+                ws_url: ws_urls[(r + k) % ws_urls.len()].clone(),
                 room: room.clone(),
                 token,
                 name,
@@ -114,19 +119,36 @@ mod tests {
         let audio = Arc::new(AudioLoop { speech: vec![None], silence: vec![None], dtx: true });
         let clip = Arc::new(Clip::layer(0).unwrap());
         let t0 = Instant::now();
-        let m = plan(&cfg(Scenario::Meeting, 2, 3, 1), "ws://x/ws", audio.clone(), clip.clone(), t0).unwrap();
+        let one = ["ws://x/ws".to_owned()];
+        let m = plan(&cfg(Scenario::Meeting, 2, 3, 1), &one, audio.clone(), clip.clone(), t0).unwrap();
         assert_eq!(m.len(), 8);
         assert_eq!(m.iter().filter(|s| s.video.is_some() && s.audio.is_some()).count(), 6);
         assert_eq!(m.iter().map(|s| s.room.clone()).collect::<std::collections::BTreeSet<_>>().len(), 2);
         // Ramp: 8 joins at 10/s, then 5 s.
         assert_eq!(m[0].until, t0 + Duration::from_secs_f64(0.8) + Duration::from_secs(5));
-        let w = plan(&cfg(Scenario::Webinar, 1, 9, 20), "ws://x/ws", audio.clone(), clip.clone(), t0).unwrap();
+        let w = plan(&cfg(Scenario::Webinar, 1, 9, 20), &one, audio.clone(), clip.clone(), t0).unwrap();
         assert_eq!(w.len(), 21);
         assert!(w[0].video.is_some() && w[1..].iter().all(|s| s.audio.is_none() && s.video.is_none()));
-        let a = plan(&cfg(Scenario::AudioOnly, 1, 4, 0), "ws://x/ws", audio, clip, t0).unwrap();
+        let a = plan(&cfg(Scenario::AudioOnly, 1, 4, 0), &one, audio, clip, t0).unwrap();
         assert!(a.iter().all(|s| s.audio.is_some() && s.video.is_none()));
         // Tokens verify with the same secret, for the right room.
         let keys = TokenKeys::new(&[7; 32]);
         assert!(keys.verify(&a[0].token, &a[0].room).is_ok());
+    }
+
+    #[test]
+    fn several_servers_share_every_room() {
+        let audio = Arc::new(AudioLoop { speech: vec![None], silence: vec![None], dtx: true });
+        let clip = Arc::new(Clip::layer(0).unwrap());
+        let two = ["ws://a/ws".to_owned(), "ws://b/ws".to_owned()];
+        let m = plan(&cfg(Scenario::Meeting, 2, 2, 1), &two, audio.clone(), clip.clone(), Instant::now()).unwrap();
+        let urls: Vec<&str> = m.iter().map(|s| s.ws_url.as_str()).collect();
+        assert_eq!(urls, ["ws://a/ws", "ws://b/ws", "ws://a/ws", "ws://b/ws", "ws://a/ws", "ws://b/ws"]);
+        for room in m.iter().map(|s| &s.room) {
+            let used: std::collections::BTreeSet<_> =
+                m.iter().filter(|s| &s.room == room).map(|s| s.ws_url.as_str()).collect();
+            assert_eq!(used.len(), 2, "room {room} spans both servers");
+        }
+        assert!(plan(&cfg(Scenario::Meeting, 1, 1, 0), &[], audio, clip, Instant::now()).is_err());
     }
 }
