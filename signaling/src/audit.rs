@@ -90,11 +90,34 @@ pub struct AuditRecord {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     db: Db,
+    /// Writes started in the background ([`AuditLog::record_later`]), awaited by [`AuditLog::flush`].
+    pending: tokio_util::task::TaskTracker,
 }
 
 impl AuditLog {
     pub fn new(db: Db) -> AuditLog {
-        AuditLog { db }
+        AuditLog { db, pending: tokio_util::task::TaskTracker::new() }
+    }
+
+    /// Append `entry` on a background task, so the caller never waits for the database; a write that fails is
+    /// logged. [`AuditLog::flush`] waits for these writes (the server does on shutdown).
+    pub fn record_later(&self, entry: AuditEntry, runtime: &tokio::runtime::Handle) {
+        let log = self.clone();
+        self.pending.spawn_on(
+            async move {
+                if let Err(e) = log.record(entry.clone()).await {
+                    tracing::error!(action = %entry.action, "cannot write the audit log: {e}");
+                }
+            },
+            runtime,
+        );
+    }
+
+    /// Wait until every background write has finished.
+    pub async fn flush(&self) {
+        self.pending.close();
+        self.pending.wait().await;
+        self.pending.reopen();
     }
 
     /// Append `entry` in its own transaction.
@@ -186,5 +209,30 @@ impl AuditRow {
             meeting_id: self.meeting_id,
             details: serde_json::from_str(&self.details).unwrap_or_else(|_| serde_json::json!({})),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn flush_waits_for_every_background_write() {
+        let dir = std::env::temp_dir().join(format!("plenum-audit-flush-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = AuditLog::new(Db::open(None, &dir).await.unwrap());
+        let runtime = tokio::runtime::Handle::current();
+        const N: usize = 200;
+        for i in 0..N {
+            log.record_later(AuditEntry::new(Actor::new("chair", "Chair"), "room.lock", "room", &format!("r{i}"), "R"), &runtime);
+        }
+        log.flush().await;
+        assert_eq!(log.list(1000, None).await.unwrap().len(), N, "all written once flush returns");
+        // The log takes background writes again after a flush.
+        log.record_later(AuditEntry::new(Actor::new("chair", "Chair"), "room.unlock", "room", "r", "R"), &runtime);
+        log.flush().await;
+        assert_eq!(log.list(1000, None).await.unwrap().len(), N + 1);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -342,6 +342,9 @@ impl Server {
         if let Some(sfu) = self.sfu.clone() {
             let _ = tokio::task::spawn_blocking(move || sfu.shutdown()).await;
         }
+        // Nothing lost: the audit writes still in flight finish, then the pool closes (SQLite checkpoints its WAL).
+        self.audit.flush().await;
+        self.db.pool().close().await;
         tracing::info!("plenum stopped");
         served
     }

@@ -98,11 +98,6 @@ impl AuditSink for crate::audit::AuditLog {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return LogAudit.record(r);
         };
-        let log = self.clone();
-        runtime.spawn(async move {
-            if let Err(e) = log.record(entry).await {
-                tracing::error!("cannot write the audit log, the moderator action was: {r:?}: {e}");
-            }
-        });
+        self.record_later(entry, &runtime);
     }
 }
