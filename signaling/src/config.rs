@@ -110,13 +110,18 @@ pub struct CommonArgs {
     pub config: Option<PathBuf>,
 }
 
+/// The contents of a secret file without surrounding whitespace; `what` names the secret in the error.
+fn read_secret_file(path: &std::path::Path, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|text| text.trim().to_owned())
+        .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))
+}
+
 impl CommonArgs {
     /// Move the contents of `secret_file` into `secret`.
     pub fn read_secret_file(&mut self) -> Result<(), String> {
         if let Some(path) = self.secret_file.take() {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read the secret file {}: {e}", path.display()))?;
-            self.secret = Some(text.trim().to_owned());
+            self.secret = Some(read_secret_file(&path, "secret")?);
         }
         Ok(())
     }
@@ -241,9 +246,7 @@ impl ConnectivityArgs {
     /// Move the contents of `turn_secret_file` into `turn_secret`.
     pub fn read_secret_file(&mut self) -> Result<(), String> {
         if let Some(path) = self.turn_secret_file.take() {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read the TURN secret file {}: {e}", path.display()))?;
-            self.turn_secret = Some(text.trim().to_owned());
+            self.turn_secret = Some(read_secret_file(&path, "TURN secret")?);
         }
         Ok(())
     }
