@@ -23,11 +23,12 @@ const ARGS = [
 /**
  * Launch a participant's browser; returns { identity, context, page, console(), close() }. `initScript` runs in
  * the page before the app (e.g. to route media through a test relay); `preferences` are written into the fresh
- * profile's Default/Preferences (e.g. `{ webrtc: { ip_handling_policy: 'disable_non_proxied_udp' } }`).
+ * profile's Default/Preferences (e.g. `{ webrtc: { ip_handling_policy: 'disable_non_proxied_udp' } }`);
+ * `executablePath` replaces Chromium, e.g. by a launcher that starts it in a network namespace.
  */
 export async function launchParticipant(
   identity,
-  { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 }, denyMedia = false, extraArgs = [], preferences = null } = {},
+  { initScript = null, locale = 'de-DE', viewport = { width: 1280, height: 800 }, denyMedia = false, extraArgs = [], preferences = null, executablePath = CHROMIUM } = {},
 ) {
   const profile = await mkdtemp(join(tmpdir(), `plenum-e2e-${identity}-`));
   if (preferences) {
@@ -35,7 +36,7 @@ export async function launchParticipant(
     await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify(preferences));
   }
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     // Without the fake permission UI, headless Chromium refuses camera and microphone.
     args: [...(denyMedia ? ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream') : ARGS), ...extraArgs],

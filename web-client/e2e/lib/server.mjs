@@ -60,18 +60,19 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Start `plenum serve`. Returns { env, baseUrl, log(), stop() }; log() is everything it printed so far.
  */
-export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000, extraEnv = {}, httpPort: port = null }) {
+export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000, extraEnv = {}, httpPort: port = null, host = '127.0.0.1' }) {
   const dataDir = await mkdtemp(join(tmpdir(), 'plenum-e2e-data-'));
   // `httpPort`: a port chosen beforehand (when another service must know the server's URL before it starts).
   const httpPort = port ?? (await freeTcpPort());
   const mediaPort = await freeUdpPortRange(workers);
-  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  // `host`: the address to listen on and advertise (another than loopback when a browser sits in a namespace).
+  const baseUrl = `http://${host}:${httpPort}`;
   const env = {
     ...process.env,
     PLENUM_DATA_DIR: dataDir,
-    PLENUM_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-    PLENUM_MEDIA_ADDR: `127.0.0.1:${mediaPort}`,
-    PLENUM_PUBLIC_IP: '127.0.0.1',
+    PLENUM_HTTP_ADDR: `${host}:${httpPort}`,
+    PLENUM_MEDIA_ADDR: `${host}:${mediaPort}`,
+    PLENUM_PUBLIC_IP: host,
     PLENUM_PUBLIC_URL: baseUrl,
     PLENUM_WORKERS: String(workers),
     PLENUM_WEB_DIR: webDir,

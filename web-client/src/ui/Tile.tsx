@@ -72,6 +72,7 @@ export function RemoteTile(p: RemoteTileProps) {
       data-camera-off={String(p.cameraOff)}
       data-hand-raised={String(p.handPosition > 0)}
       data-speaking={String(p.speaking)}
+      data-video-paused={String(!!p.videoPaused)}
     >
       <video ref={videoRef} autoPlay playsInline muted className={showAvatar ? 'video hidden-video' : 'video'} />
       {showAvatar && (

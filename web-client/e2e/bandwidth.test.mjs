@@ -1,0 +1,139 @@
+// Congestion control with a real browser behind a real bottleneck: bob's Chromium runs in its own network
+// namespace, and the kernel's token bucket filter caps what reaches it. Alice publishes her 1280x720 camera in three
+// simulcast layers; bob shows her in a large tile. Uncapped he decodes the high layer; capped at 400 kbit/s the
+// SFU's allocator (from the bandwidth estimate of bob's subscriber connection, fed by Chromium's transport-wide
+// feedback) moves him to the low layer and his video keeps playing; at 90 kbit/s the video pauses (his tile says so)
+// while the sound goes on; with the cap gone the video resumes and climbs back to the high layer.
+//
+// Needs root for the namespace and tc: skipped (with the reason) elsewhere.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeJoinUrl, startServer } from './lib/server.mjs';
+import { launchParticipant, sampleAudio } from './lib/browser.mjs';
+import { bin, checkPrerequisites, distDir, withSteps } from './lib/harness.mjs';
+import { createNetns, netnsUnavailable } from './lib/netns.mjs';
+import { join, sleep, tile, until, waitTileAttr, waitVideoPlaying } from './lib/meeting.mjs';
+
+const ROOM = 'bandwidth';
+const CAP_KBIT = 400;
+// Below the low layer plus audio: the allocator must pause the video rather than stall the link.
+const PAUSE_KBIT = 90;
+
+/** Decoded width and frames decoded so far of `identity`'s video in `page`. */
+const video = (page, identity) =>
+  page.evaluate((sel) => {
+    const v = document.querySelector(sel);
+    return { width: v?.videoWidth ?? 0, frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0 };
+  }, `${tile(identity)} video`);
+
+/** The SFU's counters that explain a failure or a success. */
+async function sfuFigures(server) {
+  const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  const pick = (re) => Number(re.exec(text)?.[1] ?? NaN);
+  return {
+    layerSwitches: pick(/^plenum_sfu_layer_switches_total (\d+)/m),
+    videosPaused: pick(/^plenum_sfu_videos_paused\{[^}]*\} (\d+)/m),
+    estimateSum: pick(/^plenum_sfu_subscriber_estimate_bps_sum ([\d.e+]+)/m),
+    estimateCount: pick(/^plenum_sfu_subscriber_estimate_bps_count (\d+)/m),
+  };
+}
+
+test('a browser behind a 400 kbit/s bottleneck gets the low layer, and the high one again when it is lifted', { timeout: 240_000 }, async (t) => {
+  checkPrerequisites();
+  const why = await netnsUnavailable();
+  if (why) {
+    assert.ok(!process.env.PLENUM_E2E_REQUIRE_NETNS, `PLENUM_E2E_REQUIRE_NETNS is set, but: ${why}`);
+    t.skip(why);
+    return;
+  }
+  const net = await createNetns();
+  try {
+    await withSteps(t, async ({ step, people, setServer }) => {
+      // The server listens on the host end of the veth: reachable from bob's namespace and from alice on the host.
+      const server = await startServer({ bin, webDir: distDir, workers: 1, host: net.hostIp });
+      setServer(server);
+      const origin = server.baseUrl;
+      // Camera and microphone need a secure context; the test origin is plain HTTP on a private address.
+      const secure = [`--unsafely-treat-insecure-origin-as-secure=${origin}`];
+      const [aliceUrl, bobUrl] = await Promise.all([
+        makeJoinUrl(server, bin, { room: ROOM, identity: 'alice', name: 'Alice' }),
+        makeJoinUrl(server, bin, { room: ROOM, identity: 'bob', name: 'Bob' }),
+      ]);
+      const alice = await launchParticipant('alice', { extraArgs: secure });
+      const bob = await launchParticipant('bob', {
+        extraArgs: secure,
+        executablePath: net.launcher,
+        viewport: { width: 2400, height: 1400 },
+      });
+      people.push({ ...alice, url: aliceUrl }, { ...bob, url: bobUrl });
+      const [A, B] = people;
+
+      await step('both join; bob only watches (camera and microphone off)', async () => {
+        await join(A);
+        await join(B);
+        await B.page.getByTestId('mic-toggle').click();
+        await B.page.getByTestId('camera-toggle').click();
+        await waitVideoPlaying(B.page, `${tile('alice')} video`, "alice's video at bob", 20_000);
+      }, { critical: true });
+
+      await step('uncapped, bob decodes alice at 1280 px', async () => {
+        const v = await until('alice at 1280 px for bob', async () => {
+          const v = await video(B.page, 'alice');
+          return { ok: v.width === 1280, value: v };
+        }, 40_000, 500);
+        console.log(`uncapped: ${JSON.stringify(v)}; ${JSON.stringify(await sfuFigures(server))}`);
+      }, { critical: true });
+
+      await step(`capped at ${CAP_KBIT} kbit/s, bob falls to the low layer and his video keeps playing`, async () => {
+        const before = await sfuFigures(server);
+        const bytes0 = await net.bytesToNamespace();
+        const t0 = Date.now();
+        await net.limit(CAP_KBIT);
+        const v = await until('alice at 320 px for bob', async () => {
+          const v = await video(B.page, 'alice');
+          return { ok: v.width === 320, value: v };
+        }, 30_000, 250);
+        const tookMs = Date.now() - t0;
+        // Playing at the low layer: frames keep coming over 4 s (the fake camera runs at 30 fps).
+        await sleep(1000);
+        const f0 = (await video(B.page, 'alice')).frames;
+        await sleep(4000);
+        const f1 = (await video(B.page, 'alice')).frames;
+        const after = await sfuFigures(server);
+        const kbit = ((await net.bytesToNamespace()) - bytes0) * 8 / (Date.now() - t0);
+        console.log(`capped: 320 px after ${tookMs} ms; ${f1 - f0} frames in 4 s; ${kbit.toFixed(0)} kbit/s crossed the cap; ${JSON.stringify(after)}`);
+        assert.equal(v.width, 320);
+        assert.ok(f1 - f0 >= 40, `alice's video at bob must keep playing under the cap: ${f1 - f0} frames in 4 s`);
+        assert.ok(after.layerSwitches > before.layerSwitches, 'the SFU switched bob\'s layer');
+        assert.ok(kbit <= CAP_KBIT * 1.1, `the cap held: ${kbit.toFixed(0)} kbit/s`);
+        assert.equal((await video(B.page, 'alice')).width, 320, 'and stays on the low layer while capped');
+      });
+
+      await step(`capped at ${PAUSE_KBIT} kbit/s, the video pauses (bob is told) and alice's sound goes on`, async () => {
+        await net.limit(PAUSE_KBIT);
+        await waitTileAttr(B.page, 'alice', 'data-video-paused', 'true', 30_000);
+        const text = await B.page.locator(`${tile('alice')} [data-testid="tile-avatar"]`).innerText();
+        assert.match(text, /Video pausiert/, `the tile says why: ${text}`);
+        const audio = await sampleAudio(B.page);
+        const packets = (s) => Object.values(s).reduce((n, a) => n + (a.packets ?? 0), 0);
+        const got = packets(audio.after) - packets(audio.before);
+        console.log(`paused at ${PAUSE_KBIT} kbit/s: ${got} audio packets in 1 s; ${JSON.stringify(await sfuFigures(server))}`);
+        assert.ok(got >= 25, `alice's audio keeps flowing while her video is paused: ${got} packets in 1 s`);
+      });
+
+      await step('with the cap lifted, the video resumes and climbs back to the high layer', async () => {
+        const t0 = Date.now();
+        await net.unlimit();
+        await waitTileAttr(B.page, 'alice', 'data-video-paused', 'false', 30_000);
+        const v = await until('alice at 1280 px for bob again', async () => {
+          const v = await video(B.page, 'alice');
+          return { ok: v.width === 1280, value: v };
+        }, 90_000, 500);
+        console.log(`uncapped again: 1280 px after ${Date.now() - t0} ms; ${JSON.stringify(v)}; ${JSON.stringify(await sfuFigures(server))}`);
+      });
+    });
+  } finally {
+    await net.close();
+  }
+});
