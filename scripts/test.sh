@@ -7,9 +7,9 @@ T0=$SECONDS
 # postgresql: the API tests run every scenario against a throwaway PostgreSQL cluster too (initdb in a temp dir).
 # redis-server: the cluster tests (signaling/tests/cluster*.rs) start a private one on loopback.
 # coturn: web-client/e2e/turn.test.mjs runs a real turnserver on loopback; openssl: signaling/tests/turn.rs checks
-# the TURN credentials against it. iproute2 (ip, tc): web-client/e2e/bandwidth.test.mjs caps a browser's link in a
+# the TURN credentials against it. iproute2 (ip, tc) and nftables (nft): web-client/e2e/bandwidth.test.mjs caps a browser's link in a
 # network namespace.
-step "Debian packages (chromium, libopus-dev, postgresql, redis-server, coturn)" need_debs chromium libopus-dev pkg-config postgresql redis-server coturn openssl iproute2
+step "Debian packages (chromium, libopus-dev, postgresql, redis-server, coturn)" need_debs chromium libopus-dev pkg-config postgresql redis-server coturn openssl iproute2 nftables
 export PLENUM_TEST_REQUIRE_POSTGRES=1
 step "deploy files: promtool, systemd-analyze, yamllint, nginx, caddy, coturn" bash scripts/check-deploy.sh
 step "web client: npm ci" web_deps

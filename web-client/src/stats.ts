@@ -20,6 +20,13 @@ export interface InboundStat {
   frameWidth?: number;
   frameHeight?: number;
   keyFramesDecoded?: number;
+  /** Loss recovery as the receiver saw it: NACKs and PLIs it sent, packets that came as retransmissions. */
+  nackCount?: number;
+  pliCount?: number;
+  retransmittedPacketsReceived?: number;
+  /** Freezes the renderer detected (a frame late by more than ~3x the average frame interval). */
+  freezeCount?: number;
+  totalFreezesDuration?: number;
 }
 
 export interface InboundStats {
@@ -70,6 +77,11 @@ export function collectInbound(
         frameWidth: num(s.frameWidth) ?? 0,
         frameHeight: num(s.frameHeight) ?? 0,
         keyFramesDecoded: num(s.keyFramesDecoded) ?? 0,
+        nackCount: num(s.nackCount) ?? 0,
+        pliCount: num(s.pliCount) ?? 0,
+        retransmittedPacketsReceived: num(s.retransmittedPacketsReceived) ?? 0,
+        freezeCount: num(s.freezeCount) ?? 0,
+        totalFreezesDuration: num(s.totalFreezesDuration) ?? 0,
       });
     }
   }

@@ -1,5 +1,6 @@
 // A private network for one browser: a network namespace joined to the host by a veth pair, with a real rate
-// limit (the kernel's token bucket filter, `tc qdisc ... tbf`) on the link towards the browser. The browser runs
+// limit (the kernel's token bucket filter, `tc qdisc ... tbf`) on the link towards the browser and random loss
+// (nftables) on what arrives in the namespace. The browser runs
 // inside the namespace (`ip netns exec`), the server on the host side; nothing leaves the machine.
 //
 // Needs root (CAP_NET_ADMIN). `netnsUnavailable()` says why it cannot run, or null.
@@ -25,8 +26,9 @@ export async function netnsUnavailable() {
   try {
     await run('ip', ['-V']);
     await run('tc', ['-V']);
+    await run('nft', ['--version']);
   } catch (e) {
-    return `iproute2 missing: ${e.message}`;
+    return `iproute2 or nftables missing: ${e.message}`;
   }
   return null;
 }
@@ -89,6 +91,24 @@ export async function createNetns() {
     async unlimit() {
       if (limited) await run('tc', ['qdisc', 'del', 'dev', host, 'root']);
       limited = false;
+    },
+    /**
+     * Drop `pct` % of the UDP datagrams arriving in the namespace at random (nftables in the namespace: the
+     * kernel here has no netem). `pct` 0 removes the rule.
+     */
+    async loss(pct) {
+      await run('ip', ['netns', 'exec', name, 'nft', 'delete', 'table', 'inet', 'plenum_loss']).catch(() => undefined);
+      if (pct <= 0) return;
+      const perMille = Math.round(pct * 10);
+      const rules = `table inet plenum_loss {\n chain input {\n  type filter hook input priority 0; policy accept;\n  meta l4proto udp numgen random mod 1000 < ${perMille} counter drop\n }\n}\n`;
+      const file = join(dir, 'loss.nft');
+      await writeFile(file, rules);
+      await run('ip', ['netns', 'exec', name, 'nft', '-f', file]);
+    },
+    /** Datagrams the loss rule dropped so far. */
+    async dropped() {
+      const out = await run('ip', ['netns', 'exec', name, 'nft', 'list', 'table', 'inet', 'plenum_loss']).catch(() => '');
+      return Number(/counter packets (\d+)/.exec(out)?.[1] ?? 0);
     },
     /** Bytes sent from the host towards the namespace so far (what crossed the capped link). */
     async bytesToNamespace() {
