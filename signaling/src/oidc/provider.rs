@@ -216,28 +216,30 @@ impl OidcLogin {
     }
 }
 
+/// The claims Plenum uses, from an ID token or a userinfo response. Both claim types have the same getters but
+/// share no trait in `openidconnect` (and the ID token's standard claims are not reachable as one value), so the
+/// mapping is written once as a macro body and expanded for each.
+macro_rules! claim_set {
+    ($c:expr) => {{
+        let c = $c;
+        ClaimSet {
+            email: c.email().map(|e| e.as_str().to_owned()),
+            email_verified: c.email_verified(),
+            name: c.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
+            given_name: c.given_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
+            family_name: c.family_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
+            preferred_username: c.preferred_username().map(|u| u.as_str().to_owned()),
+            extra: c.additional_claims().rest.clone(),
+        }
+    }};
+}
+
 fn id_token_set(c: &IdTokenClaims<ExtraClaims, CoreGenderClaim>) -> ClaimSet {
-    ClaimSet {
-        email: c.email().map(|e| e.as_str().to_owned()),
-        email_verified: c.email_verified(),
-        name: c.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
-        given_name: c.given_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
-        family_name: c.family_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
-        preferred_username: c.preferred_username().map(|u| u.as_str().to_owned()),
-        extra: c.additional_claims().rest.clone(),
-    }
+    claim_set!(c)
 }
 
 fn userinfo_set(c: &UserInfoClaims<ExtraClaims, CoreGenderClaim>) -> ClaimSet {
-    ClaimSet {
-        email: c.email().map(|e| e.as_str().to_owned()),
-        email_verified: c.email_verified(),
-        name: c.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
-        given_name: c.given_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
-        family_name: c.family_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
-        preferred_username: c.preferred_username().map(|u| u.as_str().to_owned()),
-        extra: c.additional_claims().rest.clone(),
-    }
+    claim_set!(c)
 }
 
 /// An error with its causes, for logs (the provider's own message is often in a source).
