@@ -165,6 +165,10 @@ pub struct ServeArgs {
     /// Default for new meetings: how many minutes before the start their links open.
     #[arg(long, env = "PLENUM_JOIN_OPENS_MINUTES", default_value_t = 15)]
     pub join_opens_minutes: u16,
+    /// Reverse proxies (CIDRs or addresses, comma-separated in env) whose Forwarded / X-Forwarded-For headers give
+    /// the client's address for the login rate limit and the audit log. Empty: the TCP peer is the client.
+    #[arg(long, env = "PLENUM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::api::client_addr::parse_cidr)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Redis URL (redis://host:6379/0): run as part of a cluster (docs/operations.md, "Cluster"). Unset: one
     /// machine, nothing shared.
     #[arg(long, env = "PLENUM_REDIS_URL", hide_env_values = true)]
@@ -419,6 +423,8 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     /// Default for new meetings: minutes before the start from which their links work.
     pub join_opens_minutes: i64,
+    /// Reverse proxies whose forwarding headers are believed (empty: none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `None`: one machine (the in-process SFU, no Redis).
     pub cluster: Option<ClusterConfig>,
     /// `tls_cert` and `tls_key` (both or neither; checked by [`crate::Server::start`]).
@@ -450,6 +456,7 @@ impl ServerConfig {
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             database_url: None,
             join_opens_minutes: 15,
+            trusted_proxies: Vec::new(),
             cluster: None,
             tls_cert: None,
             tls_key: None,
@@ -478,6 +485,7 @@ impl From<ServeArgs> for ServerConfig {
             drain_timeout: args.drain_timeout,
             database_url: args.database.database_url,
             join_opens_minutes: i64::from(args.join_opens_minutes),
+            trusted_proxies: args.trusted_proxies,
             cluster: args.redis_url.map(|redis_url| ClusterConfig { redis_url, role: args.role, zone: args.zone }),
             tls_cert: args.connectivity.tls_cert,
             tls_key: args.connectivity.tls_key,

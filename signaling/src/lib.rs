@@ -154,6 +154,7 @@ impl Server {
         let shared = Arc::new(
             Shared::new(media, TokenKeys::new(secret.as_bytes()), config.limits.clone(), Vec::new())
                 .with_audit(Arc::new(audit.clone()))
+                .with_store(meetings::room_store::RoomStore::new(db.clone()))
                 .with_turn(turn, config.ice_transport_policy),
         );
         let room_sync = match redis {
@@ -201,6 +202,7 @@ impl Server {
             join_opens_minutes: config.join_opens_minutes,
             https,
             oidc,
+            trusted_proxies: api::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
         };
         let app = http::router(AppState {
             shared: shared.clone(),
@@ -344,6 +346,9 @@ impl Server {
         }
         // Nothing lost: the audit writes still in flight finish, then the pool closes (SQLite checkpoints its WAL).
         self.audit.flush().await;
+        if let Some(store) = &self.shared.store {
+            store.flush().await;
+        }
         self.db.pool().close().await;
         tracing::info!("plenum stopped");
         served

@@ -143,6 +143,99 @@ async fn users_crud_and_audit(env: &Env) {
     assert_eq!(log[2]["details"]["role"]["to"], "admin", "{}", log[2]);
 }
 
+/// An admin disables and enables an account: a disabled one cannot log in and its sessions end; admins cannot
+/// disable themselves or drop their own admin role (422 with the field); every change is audited.
+async fn disabled_accounts(env: &Env) {
+    let admin = env.user("admin@example.org", "Ada Admin", Role::Admin).await;
+    let sam = env.user("sam@example.org", "Sam Staff", Role::Staff).await;
+    let mut a = env.login("admin@example.org").await;
+    let mut s = env.login("sam@example.org").await;
+    let path = format!("/api/v1/users/{}", sam.id);
+    let edit = |disabled: bool, version: i64| json!({"email": "sam@example.org", "name": "Sam Staff", "role": "staff",
+        "disabled": disabled, "version": version});
+    let (status, u) = a.write("PUT", &path, edit(true, sam.version)).await;
+    assert_eq!((status, u["disabled"].as_bool()), (StatusCode::OK, Some(true)), "{u}");
+    // The open session stops working; a new login is refused (only the right password learns why).
+    assert_eq!(s.get("/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    let mut c = env.anonymous();
+    let (status, err) = c.login("sam@example.org", PASSWORD).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("account_disabled")), "{err}");
+    let (status, err) = c.login("sam@example.org", "not the password").await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    // Join tokens already handed out are refused at the WebSocket (the driver reads this before a join).
+    let store = plenum_signaling::meetings::room_store::RoomStore::new(env.db.clone());
+    assert!(store.load("any-room", Some(&sam.id)).await.unwrap().account_disabled);
+    // A racing update with the old version: 409.
+    let (status, err) = a.write("PUT", &path, edit(false, sam.version)).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+    // Enabled again: the login works.
+    let (status, u) = a.write("PUT", &path, edit(false, u["version"].as_i64().unwrap())).await;
+    assert_eq!((status, u["disabled"].as_bool()), (StatusCode::OK, Some(false)), "{u}");
+    assert_eq!(c.login("sam@example.org", PASSWORD).await.0, StatusCode::OK);
+    assert!(!store.load("any-room", Some(&sam.id)).await.unwrap().account_disabled);
+    // Not oneself: neither disabled nor without the admin role; both fields are named.
+    let me = format!("/api/v1/users/{}", admin.id);
+    let (status, err) = a
+        .write("PUT", &me, json!({"email": "admin@example.org", "name": "Ada Admin", "role": "staff", "disabled": true,
+            "version": admin.version}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["fields"]["disabled"], "you cannot disable your own account");
+    assert_eq!(err["error"]["fields"]["role"], "you cannot take the admin role from yourself");
+    assert_eq!(a.get("/api/v1/me").await.1["disabled"], false);
+    // Audited: who disabled and enabled whom.
+    let (_, log) = a.get("/api/v1/audit?limit=5").await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(&actions[..3], ["user.enabled", "login.refused", "user.disabled"], "{log}");
+    assert_eq!((log[1]["details"]["reason"].as_str(), log[1]["details"]["ip"].as_str()), (Some("account_disabled"), Some("192.0.2.10")));
+    assert_eq!((log[2]["actor_name"].as_str(), log[2]["target_id"].as_str()), (Some("Ada Admin"), Some(sam.id.as_str())));
+    assert_eq!(log[2]["details"]["disabled"], json!({"from": false, "to": true}));
+}
+
+/// Behind a trusted reverse proxy the login rate limit and the audit log see the forwarded client address; from
+/// anyone else the forwarding headers are ignored.
+async fn forwarded_client_addresses(env: &Env) {
+    let env_proxied = env.with_trusted_proxies(&["192.0.2.10/32"]);
+    env_proxied.user("staff@example.org", "Sam Staff", Role::Staff).await;
+    let through_proxy = |from: &'static str| {
+        let mut c = env_proxied.anonymous();
+        c.headers.push(("x-forwarded-for".into(), format!("203.0.113.66, {from}")));
+        c
+    };
+    let mut attacker = through_proxy("198.51.100.7");
+    for _ in 0..5 {
+        assert_eq!(attacker.login("staff@example.org", "wrong password!").await.0, StatusCode::UNAUTHORIZED);
+    }
+    // Locked for the forwarded address (what the client claimed itself, left of it, does not count) ...
+    assert_eq!(attacker.login("staff@example.org", PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // ... not for another person behind the same proxy.
+    let mut colleague = through_proxy("198.51.100.8");
+    assert_eq!(colleague.login("staff@example.org", PASSWORD).await.0, StatusCode::OK);
+    // The same header from a peer that is no trusted proxy changes nothing: that peer itself is locked out.
+    let mut direct = env_proxied.anonymous();
+    direct.ip = [192, 0, 2, 99].into();
+    direct.headers.push(("forwarded".into(), "for=198.51.100.9".into()));
+    for _ in 0..5 {
+        direct.login("staff@example.org", "wrong password!").await;
+    }
+    let mut spoofing = env_proxied.anonymous();
+    spoofing.ip = [192, 0, 2, 99].into();
+    spoofing.headers.push(("x-forwarded-for".into(), "198.51.100.10".into()));
+    assert_eq!(spoofing.login("staff@example.org", PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // The audit log records the forwarded address (a disabled account's refused login).
+    env_proxied.user("admin@example.org", "Ada", Role::Admin).await;
+    let sam = plenum_signaling::accounts::find_by_email(&env_proxied.db, "staff@example.org").await.unwrap().unwrap().0;
+    let mut a = env_proxied.login("admin@example.org").await;
+    let body = json!({"email": sam.email, "name": sam.name, "role": "staff", "disabled": true, "version": sam.version});
+    assert_eq!(a.write("PUT", &format!("/api/v1/users/{}", sam.id), body).await.0, StatusCode::OK);
+    let mut forwarded = through_proxy("198.51.100.11");
+    forwarded.headers = vec![("forwarded".into(), "for=\"[2001:db8::11]:4711\";proto=https".into())];
+    assert_eq!(forwarded.login("staff@example.org", PASSWORD).await.0, StatusCode::FORBIDDEN);
+    let (_, log) = a.get("/api/v1/audit?limit=1").await;
+    assert_eq!((log[0]["action"].as_str(), log[0]["details"]["ip"].as_str()), (Some("login.refused"), Some("2001:db8::11")), "{log}");
+    env_proxied.forget();
+}
+
 async fn meetings_crud(env: &Env) {
     let staff = env.user("erika@example.org", "Erika", Role::Staff).await;
     let max = env.user("max@example.org", "Max", Role::Staff).await;
@@ -321,6 +414,19 @@ async fn validation(env: &Env) {
         .write("POST", "/api/v1/meetings", json!({"title": "t", "start": "morgen", "end": "2030-01-01T10:00", "time_zone": "Mars/Olympus"}))
         .await;
     assert!(fields(&err)["start"].is_string() && fields(&err)["time_zone"].is_string(), "{err}");
+    // The list the meeting form offers: Berlin first; every entry is accepted.
+    let (status, zones) = e.get("/api/v1/time-zones").await;
+    assert_eq!(status, StatusCode::OK);
+    let zones: Vec<&str> = zones.as_array().unwrap().iter().map(|z| z.as_str().unwrap()).collect();
+    assert_eq!(zones[0], "Europe/Berlin");
+    let (status, m) = e
+        .write("POST", "/api/v1/meetings", json!({"title": "t", "start": "2030-01-01T10:00", "end": "2030-01-01T11:00",
+            "time_zone": zones[zones.len() - 1]}))
+        .await;
+    assert_eq!((status, m["time_zone"].as_str()), (StatusCode::CREATED, Some(zones[zones.len() - 1])), "{m}");
+    let gone = e.send("DELETE", &format!("/api/v1/meetings/{}", m["id"].as_str().unwrap()), None, true).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(env.anonymous().get("/api/v1/time-zones").await.0, StatusCode::UNAUTHORIZED);
     let (status, err) = e.raw_write("POST", "/api/v1/meetings", "{\"title\": ").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(fields(&err)["body"].as_str().unwrap().starts_with("malformed JSON"), "{err}");
@@ -432,11 +538,62 @@ async fn joining_by_link(env: &Env) {
     let (status, err) = e.write("POST", &format!("/api/v1/join/{}", over["id"].as_str().unwrap()), json!({})).await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::GONE, Some("meeting_over")));
     // Ended by a moderator: refused until the next occurrence.
-    plenum_signaling::meetings::mark_ended(&env.db, early["id"].as_str().unwrap(), &plenum_signaling::audit::Actor::new("x", "Mod"))
-        .await
-        .unwrap();
-    let (status, err) = e.write("POST", &format!("/api/v1/join/{}", early["id"].as_str().unwrap()), json!({})).await;
+    let early_id = early["id"].as_str().unwrap();
+    assert_eq!((early["status"].as_str(), early["ended_at"].as_str()), (Some("open"), None));
+    let now = plenum_signaling::db::now_secs();
+    assert!(plenum_signaling::meetings::room_store::mark_ended(&env.db, early_id, now).await.unwrap());
+    let (status, err) = e.write("POST", &format!("/api/v1/join/{early_id}"), json!({})).await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::GONE, Some("meeting_ended")));
+    // The API shows it.
+    let (_, shown) = e.get(&format!("/api/v1/meetings/{early_id}")).await;
+    assert_eq!(shown["status"], "ended", "{shown}");
+    assert!(shown["ended_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{shown}");
+    // A deleted meeting's links say so.
+    assert_eq!(e.send("DELETE", &format!("/api/v1/meetings/{early_id}"), None, true).await.status, StatusCode::NO_CONTENT);
+    let (status, err) = e.write("POST", &format!("/api/v1/join/{early_id}"), json!({})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::GONE, Some("meeting_deleted")));
+}
+
+/// A ban holds at the links: an account by its id, a guest by the identity its browser's guest cookie gives.
+async fn banned_people_are_refused_at_the_links(env: &Env) {
+    env.user("erika@example.org", "Erika", Role::Staff).await;
+    let otto = env.user("otto@example.org", "Otto", Role::Staff).await;
+    let mut e = env.login("erika@example.org").await;
+    let (_, m) = e.write("POST", "/api/v1/meetings", meeting_body("Offen", 5, 60)).await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    let moderator = plenum_signaling::audit::Actor::new("mod", "Moni");
+    // Otto is banned: his staff link is refused with a clear message.
+    plenum_signaling::meetings::room_store::ban(&env.db, &id, &otto.id, "Otto", &moderator).await.unwrap();
+    let mut o = env.login("otto@example.org").await;
+    let (status, err) = o.write("POST", &format!("/api/v1/join/{id}"), json!({})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("banned")), "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("cannot rejoin"), "{err}");
+    // A guest: the same browser (cookie) gets the same identity in this meeting.
+    let guest_path = m["guest_link"].as_str().unwrap().replace("https://meet.example.org/g/", "/api/v1/guest/");
+    let mut g = env.anonymous();
+    let (status, first) = g.write("POST", &guest_path, json!({"name": "Gabi"})).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let cookie = g.last_set_cookies.iter().find(|c| c.starts_with("plenum_guest=")).expect("a guest cookie").clone();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/api/v1/guest", "Max-Age="] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    let identity = verify_token(env, first["token"].as_str().unwrap(), &id).sub;
+    let (_, again) = g.write("POST", &guest_path, json!({"name": "Gabi"})).await;
+    assert_eq!(verify_token(env, again["token"].as_str().unwrap(), &id).sub, identity, "same browser, same guest");
+    plenum_signaling::meetings::room_store::ban(&env.db, &id, &identity, "Gabi", &moderator).await.unwrap();
+    let (status, err) = g.write("POST", &guest_path, json!({"name": "Gabi"})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("banned")), "{err}");
+    // What a guest ban cannot hold: another browser (no cookie) is another guest.
+    let mut other = env.anonymous();
+    let (status, fresh) = other.write("POST", &guest_path, json!({"name": "Gabi"})).await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    assert_ne!(verify_token(env, fresh["token"].as_str().unwrap(), &id).sub, identity);
+    // The guest identity differs per meeting: one browser cannot be followed across meetings.
+    let (_, m2) = e.write("POST", "/api/v1/meetings", meeting_body("Noch eins", 5, 60)).await;
+    let path2 = m2["guest_link"].as_str().unwrap().replace("https://meet.example.org/g/", "/api/v1/guest/");
+    let (status, g2) = g.write("POST", &path2, json!({"name": "Gabi"})).await;
+    assert_eq!(status, StatusCode::OK, "{g2}");
+    assert_ne!(verify_token(env, g2["token"].as_str().unwrap(), m2["id"].as_str().unwrap()).sub, identity);
 }
 
 async fn openapi_document(env: &Env) {
@@ -483,11 +640,14 @@ scenarios!(
     auth_sessions_and_csrf,
     login_rate_limit,
     users_crud_and_audit,
+    disabled_accounts,
+    forwarded_client_addresses,
     meetings_crud,
     recurrence_and_ics,
     permissions,
     validation,
     concurrent_update_conflicts,
+    banned_people_are_refused_at_the_links,
     joining_by_link,
     openapi_document,
 );

@@ -295,6 +295,21 @@ async fn scenario(env: &mut Env, provider: &Provider) {
     assert_eq!(refused["details"]["reason"], "oidc_no_role");
     assert_eq!(refused["details"]["role_claim_values"], json!(["unrelated"]));
     assert!(entries.iter().any(|e| e["action"] == "user.created" && e["target_id"] == alice_id.as_str()));
+
+    // An admin disables Sam: his open session stops working and the provider's login is refused (and audited).
+    let (_, before) = alice.get(&format!("/api/v1/users/{}", local.id)).await;
+    let body = json!({"email": before["email"], "name": before["name"], "role": before["role"], "disabled": true,
+        "version": before["version"]});
+    let (status, after) = alice.write("PUT", &format!("/api/v1/users/{}", local.id), body).await;
+    assert_eq!((status, after["disabled"].as_bool()), (StatusCode::OK, Some(true)), "{after}");
+    assert_eq!(sam.get("/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    let mut sam_again = env.anonymous();
+    let done = oidc_login(env, &mut sam_again, "sam", "/meetings", Tamper::None).await;
+    assert_eq!(location(&done), "/login?oidc_error=oidc_disabled");
+    assert!(done.last_cookie("plenum_session").is_none());
+    let (_, log) = alice.get("/api/v1/audit?limit=3").await;
+    let newest = &log.as_array().expect("entries")[0];
+    assert_eq!((newest["action"].as_str(), newest["details"]["reason"].as_str()), (Some("login.oidc_refused"), Some("oidc_disabled")));
 }
 
 /// A nested role claim (Keycloak's realm roles).

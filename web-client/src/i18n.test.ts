@@ -41,7 +41,7 @@ describe('dictionaries', () => {
     expect(en.participantsCount(1)).toBe('1 person');
   });
   it('translate every fatal server error code, and fall back for unknown ones', () => {
-    for (const code of ['token_expired', 'token_invalid', 'token_wrong_room', 'protocol_unsupported', 'join_timeout', 'removed']) {
+    for (const code of ['token_expired', 'token_invalid', 'token_wrong_room', 'protocol_unsupported', 'join_timeout', 'removed', 'banned', 'meeting_ended', 'meeting_deleted']) {
       expect(errorText(dictionaries.de, code)).toBe(dictionaries.de.errors[code as keyof typeof dictionaries.de.errors]);
       expect(errorText(dictionaries.de, code)).not.toBe(dictionaries.de.errors.unknown);
     }

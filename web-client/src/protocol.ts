@@ -293,7 +293,9 @@ export type ErrorCode =
   | 'room_locked'
   | 'banned'
   | 'lobby_denied'
-  | 'meeting_ended';
+  | 'meeting_ended'
+  | 'meeting_deleted'
+  | 'account_disabled';
 
 export interface ErrorMsg {
   type: 'error';

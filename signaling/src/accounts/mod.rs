@@ -50,6 +50,8 @@ pub struct User {
     pub role: Role,
     /// Whether a local password is set (accounts from OpenID Connect have none).
     pub has_password: bool,
+    /// An admin disabled the account: no login, no sessions.
+    pub disabled: bool,
     /// Send it back unchanged with an update; a stale one gets 409.
     pub version: i64,
 }
@@ -126,7 +128,7 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "id, email, name, role, password_hash, version";
+const USER_COLUMNS: &str = "id, email, name, role, password_hash, disabled_at, version";
 
 fn user_from_row(row: &AnyRow) -> Result<(User, Option<String>), sqlx::Error> {
     let role: String = row.try_get("role")?;
@@ -137,6 +139,7 @@ fn user_from_row(row: &AnyRow) -> Result<(User, Option<String>), sqlx::Error> {
         name: row.try_get("name")?,
         role: Role::parse(&role).unwrap_or(Role::Staff),
         has_password: hash.is_some(),
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         version: row.try_get("version")?,
     };
     Ok((user, hash))
@@ -192,6 +195,15 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>, DbError> {
     Ok(rows.iter().map(|r| user_from_row(r).map(|(u, _)| u)).collect::<Result<_, _>>()?)
 }
 
+/// Whether `id` is an account an admin disabled (false for identities that are no account, e.g. guests).
+pub async fn is_disabled(db: &Db, id: &str) -> Result<bool, DbError> {
+    let at: Option<Option<i64>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
+        .bind(id.to_owned())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(at.flatten().is_some())
+}
+
 pub async fn count_users(db: &Db) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db.pool()).await?)
 }
@@ -204,6 +216,8 @@ pub struct UserChanges {
     pub role: Role,
     /// A new password hash, or `None` to keep the current one.
     pub password_hash: Option<String>,
+    /// Disable or enable the account; `None` keeps it as it is.
+    pub disabled: Option<bool>,
 }
 
 /// Update an account if it is still at `version`; audit it.
@@ -219,15 +233,28 @@ pub async fn update_user(
     let email = normalize_email(&changes.email);
     let name = changes.name.trim().to_owned();
     let password_changed = changes.password_hash.is_some();
+    let disabled = changes.disabled.unwrap_or(before.disabled);
+    let now = now_secs();
+    // Kept when unchanged, so the time of disabling stays the first one.
+    let disabled_at = match (before.disabled, disabled) {
+        (_, false) => None,
+        (false, true) => Some(now),
+        (true, true) => sqlx::query_scalar::<_, Option<i64>>("SELECT disabled_at FROM users WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_one(&mut *tx)
+            .await?
+            .or(Some(now)),
+    };
     let done = sqlx::query(
         "UPDATE users SET email = $1, name = $2, role = $3, password_hash = COALESCE($4, password_hash), \
-         version = version + 1, updated_at = $5 WHERE id = $6 AND version = $7",
+         disabled_at = $5, version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8",
     )
     .bind(email.clone())
     .bind(name.clone())
     .bind(changes.role.as_str())
     .bind(changes.password_hash)
-    .bind(now_secs())
+    .bind(disabled_at)
+    .bind(now)
     .bind(id.to_owned())
     .bind(version)
     .execute(&mut *tx)
@@ -235,8 +262,8 @@ pub async fn update_user(
     if done.rows_affected() == 0 {
         return Err(AccountError::Conflict);
     }
-    if password_changed {
-        // A new password ends every session of the account (except none: the admin's own session is separate).
+    if password_changed || disabled {
+        // A new password or disabling ends every session of the account (the admin's own session is separate).
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.to_owned()).execute(&mut *tx).await?;
     }
     let mut changed = serde_json::Map::new();
@@ -252,7 +279,15 @@ pub async fn update_user(
     if password_changed {
         changed.insert("password".into(), serde_json::json!("changed"));
     }
-    let entry = AuditEntry::new(actor.clone(), "user.updated", "user", id, &name)
+    if before.disabled != disabled {
+        changed.insert("disabled".into(), serde_json::json!({"from": before.disabled, "to": disabled}));
+    }
+    let action = match (before.disabled, disabled) {
+        (false, true) => "user.disabled",
+        (true, false) => "user.enabled",
+        _ => "user.updated",
+    };
+    let entry = AuditEntry::new(actor.clone(), action, "user", id, &name)
         .with_details(serde_json::Value::Object(changed));
     audit::record_in(&mut tx, &entry).await?;
     tx.commit().await.map_err(DbError::from)?;

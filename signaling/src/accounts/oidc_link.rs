@@ -21,6 +21,8 @@ pub enum Refusal {
     NoEmail,
     #[error("a local account with this email address exists, and it cannot be linked to this login")]
     EmailTaken,
+    #[error("an admin disabled this account")]
+    Disabled,
 }
 
 impl Refusal {
@@ -29,17 +31,25 @@ impl Refusal {
             Refusal::NoRole => "oidc_no_role",
             Refusal::NoEmail => "oidc_no_email",
             Refusal::EmailTaken => "oidc_email_taken",
+            Refusal::Disabled => "oidc_disabled",
         }
     }
 }
 
-/// Log `who` in with `role` (from the role claim; `None`: refused). The account, or why not.
-pub async fn login(db: &Db, who: &Identity, role: Option<Role>) -> Result<Result<User, Refusal>, AccountError> {
+/// Log `who` in with `role` (from the role claim; `None`: refused) from the client address `ip` (audited). The
+/// account, or why not.
+pub async fn login(
+    db: &Db,
+    who: &Identity,
+    role: Option<Role>,
+    ip: std::net::IpAddr,
+) -> Result<Result<User, Refusal>, AccountError> {
     let mut tx = db.pool().begin().await.map_err(DbError::from)?;
     let linked = linked_user(&mut tx, who).await?;
     let outcome = match role {
         None => Err(Refusal::NoRole),
         Some(role) => match linked {
+            Some(user) if user.disabled => Err(Refusal::Disabled),
             Some(user) => Ok(update(&mut tx, who, user, role).await?),
             None => first_login(&mut tx, who, role).await?,
         },
@@ -48,7 +58,7 @@ pub async fn login(db: &Db, who: &Identity, role: Option<Role>) -> Result<Result
         Ok(user) => user.actor(),
         Err(_) => Actor { id: None, name: shown_name(who) },
     };
-    let mut details = serde_json::json!({"issuer": who.issuer, "subject": who.subject});
+    let mut details = serde_json::json!({"issuer": who.issuer, "subject": who.subject, "ip": ip.to_string()});
     let entry = match outcome {
         Ok(ref user) => {
             details["role"] = serde_json::json!(user.role);
@@ -169,6 +179,9 @@ async fn first_login(tx: &mut Transaction<'_, Any>, who: &Identity, role: Role) 
             if who.email_verified == Some(false) || other.is_some() {
                 return Ok(Err(Refusal::EmailTaken));
             }
+            if existing.disabled {
+                return Ok(Err(Refusal::Disabled));
+            }
             existing
         }
         None => {
@@ -185,7 +198,7 @@ async fn first_login(tx: &mut Transaction<'_, Any>, who: &Identity, role: Role) 
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            let user = User { id: id.clone(), email: email.clone(), name: name.clone(), role, has_password: false, version: 1 };
+            let user = User { id: id.clone(), email: email.clone(), name: name.clone(), role, has_password: false, disabled: false, version: 1 };
             let entry = AuditEntry::new(user.actor(), "user.created", "user", &id, &name)
                 .with_details(serde_json::json!({"email": email, "role": role.as_str(), "via": "oidc"}));
             audit::record_in(tx, &entry).await?;

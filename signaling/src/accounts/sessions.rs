@@ -32,7 +32,7 @@ pub async fn create(db: &Db, user_id: &str) -> Result<String, DbError> {
 /// The account of a live session.
 pub async fn user_of(db: &Db, token: &str) -> Result<Option<User>, DbError> {
     let row = sqlx::query(
-        "SELECT u.id, u.email, u.name, u.role, u.password_hash, u.version, s.expires_at FROM sessions s \
+        "SELECT u.id, u.email, u.name, u.role, u.password_hash, u.disabled_at, u.version, s.expires_at FROM sessions s \
          JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(token_hash(token))
@@ -43,7 +43,9 @@ pub async fn user_of(db: &Db, token: &str) -> Result<Option<User>, DbError> {
     if expires <= now_secs() {
         return Ok(None);
     }
-    Ok(Some(user_from_row(&row)?.0))
+    let user = user_from_row(&row)?.0;
+    // Disabling deletes the sessions too; this holds even for one made in the same instant.
+    Ok((!user.disabled).then_some(user))
 }
 
 /// End a session.

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::error::ErrorBody;
 use super::{ApiError, ApiJson, ApiState, ClientIp, CurrentUser, SESSION_COOKIE};
 use crate::accounts::{self, User, password, sessions};
+use crate::audit::AuditEntry;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
@@ -28,7 +29,9 @@ fn dummy_hash() -> &'static str {
 
 /// Log in with email and password; sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "account_disabled: an admin disabled the account"),
+        (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(state): State<ApiState>,
     ClientIp(ip): ClientIp,
@@ -54,6 +57,14 @@ pub async fn login(
         }
     };
     state.limiter.succeeded(&email, ip);
+    if user.disabled {
+        // Said only to someone who knows the password; audited with the client's address.
+        tracing::info!(%ip, "login to a disabled account");
+        let entry = AuditEntry::new(user.actor(), "login.refused", "user", &user.id, &user.name)
+            .with_details(serde_json::json!({"reason": "account_disabled", "ip": ip.to_string()}));
+        state.audit.record(entry).await?;
+        return Err(ApiError::AccountDisabled);
+    }
     let token = sessions::create(&state.db, &user.id).await?;
     let jar = jar.add(state.cookie(SESSION_COOKIE, token, true));
     Ok((jar, Json(user)))

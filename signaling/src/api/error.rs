@@ -31,6 +31,10 @@ pub enum ApiError {
     Gone { code: &'static str, message: String, at: Option<String> },
     #[error("{message}")]
     NotOpen { message: String, opens_at: String, starts_at: String },
+    #[error("a moderator removed you from this meeting; you cannot rejoin it")]
+    Banned,
+    #[error("an admin disabled this account")]
+    AccountDisabled,
     #[error("some fields are invalid")]
     Validation(FieldErrors),
     #[error("too many failed logins; try again in {0} s")]
@@ -53,6 +57,8 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Gone { code, .. } => (StatusCode::GONE, code),
             ApiError::NotOpen { .. } => (StatusCode::FORBIDDEN, "meeting_not_open"),
+            ApiError::Banned => (StatusCode::FORBIDDEN, "banned"),
+            ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -69,7 +75,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `unauthenticated`, `forbidden`, `csrf`, `not_found`, `conflict`, `validation`,
-    /// `meeting_deleted`, `meeting_over`, `meeting_ended`, `meeting_not_open`, `guests_not_allowed`, ...
+    /// `meeting_deleted`, `meeting_over`, `meeting_ended`, `meeting_not_open`, `guests_not_allowed`, `banned`, `account_disabled`, ...
     pub code: String,
     pub message: String,
     /// Per-field messages (validation errors).

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::error::ErrorBody;
 use super::{ApiError, ApiJson, ApiState, CurrentUser};
 use crate::db::{now_secs, random_id};
+use crate::meetings::room_store;
 use crate::meetings::schedule::{self, JoinWindow, Occurrence};
 use crate::meetings::{self, LobbyMode, Meeting};
 use crate::session::MAX_NAME_CHARS;
@@ -17,6 +20,12 @@ use crate::token::Claims;
 
 /// How long a join token stays valid after the occurrence's scheduled end.
 const TOKEN_GRACE_SECS: i64 = 3600;
+/// The guest's browser: a random value from which each meeting's guest identity is derived (so that a ban holds
+/// when the same browser comes back).
+const GUEST_COOKIE: &str = "plenum_guest";
+const GUEST_COOKIE_PATH: &str = "/api/v1/guest";
+/// How long a browser keeps its guest cookie.
+const GUEST_COOKIE_DAYS: i64 = 90;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JoinGrant {
@@ -65,7 +74,7 @@ async fn load(state: &ApiState, id: &str) -> Result<Meeting, ApiError> {
 }
 
 /// The occurrence that may be joined now, or why not.
-fn open_occurrence(meeting: &Meeting, now: i64) -> Result<Occurrence, ApiError> {
+pub(crate) fn open_occurrence(meeting: &Meeting, now: i64) -> Result<Occurrence, ApiError> {
     let opens_before = meeting.join_opens_minutes * 60;
     match schedule::join_window(&meeting.schedule, opens_before, now) {
         JoinWindow::Over => Err(ApiError::Gone {
@@ -95,6 +104,17 @@ fn open_occurrence(meeting: &Meeting, now: i64) -> Result<Occurrence, ApiError> 
             }
             Ok(o)
         }
+    }
+}
+
+/// Whether the meeting's links work now: `open`, `not_open` (with when they open), `ended` (a moderator ended
+/// this occurrence) or `over`.
+pub(crate) fn join_status(meeting: &Meeting, now: i64) -> (&'static str, Option<String>) {
+    match open_occurrence(meeting, now) {
+        Ok(_) => ("open", None),
+        Err(ApiError::NotOpen { opens_at, .. }) => ("not_open", Some(opens_at)),
+        Err(ApiError::Gone { code: "meeting_ended", .. }) => ("ended", None),
+        Err(_) => ("over", None),
     }
 }
 
@@ -129,10 +149,37 @@ pub async fn staff(
     let meeting = load(&state, &id).await?;
     let now = now_secs();
     let o = open_occurrence(&meeting, now)?;
+    refuse_banned(&state, &meeting.id, &user.id).await?;
     let moderator = user.is_admin() || meeting.is_moderator(&user.id);
     let mut claims = Claims::new(&meeting.id, &user.id, &token_name(&user.name), moderator, Duration::ZERO);
     claims.lobby = !moderator && meeting.lobby == LobbyMode::Everyone;
     Ok(Json(grant(&state, &meeting, o, claims, now)?))
+}
+
+async fn refuse_banned(state: &ApiState, meeting_id: &str, identity: &str) -> Result<(), ApiError> {
+    if room_store::is_banned(&state.db, meeting_id, identity).await? { Err(ApiError::Banned) } else { Ok(()) }
+}
+
+/// The guest's identity in `meeting_id`: derived from the browser's guest cookie (made now if it has none), one
+/// per meeting, so the same browser is the same guest in a meeting but cannot be followed across meetings.
+fn guest_identity(state: &ApiState, jar: CookieJar, meeting_id: &str) -> (CookieJar, String) {
+    let existing = jar.get(GUEST_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() >= 16 && v.len() <= 64);
+    let (jar, value) = match existing {
+        Some(value) => (jar, value),
+        None => {
+            let value = random_id(32);
+            // Parsed rather than built: the builder's Max-Age wants the `time` crate.
+            let max_age = GUEST_COOKIE_DAYS * 24 * 3600;
+            let raw = format!("{GUEST_COOKIE}={value}; Path={GUEST_COOKIE_PATH}; Max-Age={max_age}; HttpOnly");
+            let mut c = Cookie::parse(raw).unwrap_or_else(|_| Cookie::new(GUEST_COOKIE, value.clone()));
+            c.set_same_site(SameSite::Strict);
+            c.set_secure(state.secure_cookies());
+            (jar.add(c), value)
+        }
+    };
+    let digest = Sha256::digest(format!("{meeting_id}:{value}").as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    (jar, format!("guest-{hex}"))
 }
 
 async fn load_for_guest(state: &ApiState, id: &str, secret: &str) -> Result<Meeting, ApiError> {
@@ -161,12 +208,7 @@ pub async fn guest_info(
         start: meeting.schedule.start_utc,
         end: meeting.schedule.last_end().unwrap_or(meeting.schedule.end_utc),
     });
-    let (status, opens_at) = match open_occurrence(&meeting, now) {
-        Ok(_) => ("open", None),
-        Err(ApiError::NotOpen { opens_at, .. }) => ("not_open", Some(opens_at)),
-        Err(ApiError::Gone { code, .. }) => (if code == "meeting_ended" { "ended" } else { "over" }, None),
-        Err(e) => return Err(e),
-    };
+    let (status, opens_at) = join_status(&meeting, now);
     Ok(Json(GuestInfo {
         title: meeting.title.clone(),
         start: schedule::format_local(shown.start, tz),
@@ -177,15 +219,17 @@ pub async fn guest_info(
     }))
 }
 
-/// Join as a guest with a name (the guest link). Guests wait in the lobby unless the meeting has none.
+/// Join as a guest with a name (the guest link). Guests wait in the lobby unless the meeting has none. The guest's
+/// identity comes from the `plenum_guest` cookie (set here when missing): a ban holds for this browser.
 #[utoipa::path(post, path = "/api/v1/guest/{id}/{secret}", tag = "join", request_body = GuestJoinRequest,
     responses((status = 200, body = JoinGrant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn guest(
     State(state): State<ApiState>,
     Path((id, secret)): Path<(String, String)>,
+    jar: CookieJar,
     ApiJson(req): ApiJson<GuestJoinRequest>,
-) -> Result<Json<JoinGrant>, ApiError> {
+) -> Result<(CookieJar, Json<JoinGrant>), ApiError> {
     let name = req.name.trim();
     let len = name.chars().count();
     if len == 0 || len > MAX_NAME_CHARS || name.chars().any(char::is_control) {
@@ -194,9 +238,10 @@ pub async fn guest(
     let meeting = load_for_guest(&state, &id, &secret).await?;
     let now = now_secs();
     let o = open_occurrence(&meeting, now)?;
-    let identity = format!("guest-{}", random_id(12));
+    let (jar, identity) = guest_identity(&state, jar, &meeting.id);
+    refuse_banned(&state, &meeting.id, &identity).await?;
     let mut claims = Claims::new(&meeting.id, &identity, name, false, Duration::ZERO);
     claims.guest = true;
     claims.lobby = meeting.lobby != LobbyMode::Off;
-    Ok(Json(grant(&state, &meeting, o, claims, now)?))
+    Ok((jar, Json(grant(&state, &meeting, o, claims, now)?)))
 }

@@ -90,6 +90,11 @@ pub struct MeetingView {
     pub guest_link: Option<String>,
     /// Whether the caller may edit and delete it.
     pub can_edit: bool,
+    /// Whether its links work now: `open`, `not_open`, `ended` (a moderator ended this occurrence for all) or
+    /// `over`.
+    pub status: String,
+    /// When a moderator last ended it for all (RFC 3339, UTC), if ever.
+    pub ended_at: Option<String>,
     pub version: i64,
 }
 
@@ -144,6 +149,8 @@ fn view(state: &ApiState, user: &User, m: &Meeting, now: i64) -> MeetingView {
         staff_link: state.staff_link(&m.id),
         guest_link: (privileged && m.guests_allowed).then(|| state.guest_link(&m.id, &m.guest_secret)),
         can_edit: can_edit(user, m),
+        status: super::join::join_status(m, now).0.to_owned(),
+        ended_at: m.ended_at.map(schedule::format_utc),
         version: m.version,
     }
 }
@@ -164,7 +171,7 @@ async fn validate(state: &ApiState, input: MeetingInput, updating: bool) -> Resu
     let tz_name = input.time_zone.unwrap_or_else(|| schedule::DEFAULT_TIME_ZONE.to_owned());
     let tz = schedule::parse_tz(&tz_name);
     if tz.is_none() {
-        fields.insert("time_zone".into(), "unknown time zone (use an IANA name like Europe/Berlin)".into());
+        fields.insert("time_zone".into(), "unknown time zone (choose one of GET /api/v1/time-zones, e.g. Europe/Berlin)".into());
     }
     let tz = tz.unwrap_or(chrono_tz::Tz::Europe__Berlin);
     let start = schedule::parse_moment(&input.start, tz).map_err(|e| fields.insert("start".into(), e.into())).ok();
@@ -365,4 +372,12 @@ pub async fn invite_ics(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"invite.ics\""));
     Ok(response)
+}
+
+/// The time zones a meeting may be scheduled in (IANA names; `Europe/Berlin` first), for the meeting form's list.
+/// Other IANA names the server knows (old aliases) are accepted too.
+#[utoipa::path(get, path = "/api/v1/time-zones", tag = "meetings",
+    responses((status = 200, body = Vec<String>), (status = 401, body = ErrorBody)))]
+pub async fn time_zones(_user: CurrentUser) -> Json<Vec<&'static str>> {
+    Json(schedule::zone_names())
 }

@@ -7,6 +7,7 @@
 
 pub mod audit_log;
 pub mod auth;
+pub mod client_addr;
 pub mod error;
 pub mod join;
 pub mod meetings;
@@ -52,10 +53,12 @@ pub struct ApiState {
     pub https: bool,
     /// Login with OpenID Connect, when configured.
     pub oidc: Option<Arc<crate::oidc::OidcLogin>>,
+    /// Reverse proxies whose forwarding headers give the client's address (see [`client_addr`]).
+    pub trusted_proxies: client_addr::TrustedProxies,
 }
 
 impl ApiState {
-    fn secure_cookies(&self) -> bool {
+    pub(crate) fn secure_cookies(&self) -> bool {
         self.https || self.public_url.starts_with("https://")
     }
 
@@ -99,6 +102,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/meetings/{id}", get(meetings::read).put(meetings::update).delete(meetings::delete))
         .route("/meetings/{id}/invite.ics", get(meetings::invite_ics))
+        .route("/time-zones", get(meetings::time_zones))
         .route("/join/{id}", post(join::staff))
         .route("/guest/{id}/{secret}", get(join::guest_info).post(join::guest))
         .route("/audit", get(audit_log::list))
@@ -161,18 +165,19 @@ impl FromRequestParts<ApiState> for Admin {
     }
 }
 
-/// The client's address (unspecified when the server was not started with connect info, e.g. in tests).
+/// The client's address: the TCP peer, or behind a trusted reverse proxy the address its forwarding headers give
+/// (see [`client_addr`]). Unspecified when the server was not started with connect info.
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<ApiState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        Ok(ClientIp(ip))
+        Ok(ClientIp(state.trusted_proxies.client_ip(peer, &parts.headers)))
     }
 }

@@ -115,7 +115,7 @@ pub struct CallbackQuery {
 /// Back from the provider: check state, exchange the code, validate the ID token, map the role, create or update
 /// the linked account, set the session cookie and redirect to where the login began. Problems redirect to
 /// `/login?oidc_error=CODE` with CODE one of `oidc_state`, `oidc_denied`, `oidc_unavailable`, `oidc_failed`,
-/// `oidc_no_role`, `oidc_no_email`, `oidc_email_taken`.
+/// `oidc_no_role`, `oidc_no_email`, `oidc_email_taken`, `oidc_disabled`.
 #[utoipa::path(get, path = "/api/v1/auth/oidc/callback", tag = "auth", params(CallbackQuery),
     responses(
         (status = 303, description = "Logged in: to return_to with the session cookie; else to /login?oidc_error=CODE"),
@@ -156,7 +156,7 @@ pub async fn callback(
         }
     };
     let role = who.role_values.as_deref().and_then(|values| oidc.settings().role_for(values));
-    let user = match oidc_link::login(&state.db, &who, role).await {
+    let user = match oidc_link::login(&state.db, &who, role, ip).await {
         Ok(Ok(user)) => user,
         Ok(Err(refusal)) => return Ok((jar, to_login_page(refusal.code())).into_response()),
         Err(AccountError::DuplicateEmail) => return Ok((jar, to_login_page("oidc_email_taken")).into_response()),

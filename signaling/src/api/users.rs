@@ -17,6 +17,10 @@ pub struct UserInput {
     /// Required when creating (unless the account logs in only through OpenID Connect); omit to keep it.
     #[serde(default)]
     pub password: Option<String>,
+    /// Updating: disable (true) or enable (false) the account; omit to keep it. A disabled account cannot log in
+    /// and its sessions end. Admins cannot disable themselves.
+    #[serde(default)]
+    pub disabled: Option<bool>,
     /// Required when updating: the `version` last read.
     #[serde(default)]
     pub version: Option<i64>,
@@ -102,7 +106,8 @@ pub async fn read(State(state): State<ApiState>, _admin: Admin, Path(id): Path<S
     accounts::get_user(&state.db, &id).await?.map(Json).ok_or(ApiError::NotFound("no such account"))
 }
 
-/// Change an account (409 if it changed since `version`).
+/// Change an account (409 if it changed since `version`): name, email, role, password, disabled. Admins cannot take
+/// the admin role from themselves or disable themselves (422 with the field).
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", request_body = UserInput,
     responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -113,12 +118,22 @@ pub async fn update(
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<Json<User>, ApiError> {
     validate(&input, false)?;
-    if id == admin.id && input.role != Role::Admin {
-        return Err(ApiError::field("role", "you cannot take the admin role from yourself"));
+    if id == admin.id {
+        let mut fields = FieldErrors::new();
+        if input.role != Role::Admin {
+            fields.insert("role".into(), "you cannot take the admin role from yourself".into());
+        }
+        if input.disabled == Some(true) {
+            fields.insert("disabled".into(), "you cannot disable your own account".into());
+        }
+        if !fields.is_empty() {
+            return Err(ApiError::Validation(fields));
+        }
     }
     let version = input.version.unwrap_or_default();
     let password_hash = hash_optional(input.password).await?;
-    let changes = UserChanges { email: input.email, name: input.name, role: input.role, password_hash };
+    let changes =
+        UserChanges { email: input.email, name: input.name, role: input.role, password_hash, disabled: input.disabled };
     Ok(Json(accounts::update_user(&state.db, &id, version, changes, &admin.actor()).await?))
 }
 

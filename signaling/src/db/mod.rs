@@ -60,6 +60,8 @@ fn migrator() -> Migrator {
     Migrator::with_migrations(vec![
         simple(1, "accounts meetings", include_str!("../../migrations/0001_accounts_meetings.sql")),
         simple(2, "oidc links", include_str!("../../migrations/0002_oidc_links.sql")),
+        simple(3, "room bans", include_str!("../../migrations/0003_room_bans.sql")),
+        simple(4, "user disabled", include_str!("../../migrations/0004_user_disabled.sql")),
     ])
 }
 

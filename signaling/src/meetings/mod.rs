@@ -4,6 +4,7 @@
 //! A meeting's room name (in join tokens and on the WebSocket) is its id.
 
 pub mod ics;
+pub mod room_store;
 pub mod schedule;
 
 use chrono::NaiveDate;
@@ -388,22 +389,6 @@ pub async fn delete(db: &Db, id: &str, actor: &Actor) -> Result<(), MeetingError
         return Err(MeetingError::NotFound);
     }
     let entry = AuditEntry::new(actor.clone(), "meeting.deleted", "meeting", id, &meeting.title).in_meeting(id);
-    audit::record_in(&mut tx, &entry).await?;
-    tx.commit().await.map_err(DbError::from)?;
-    Ok(())
-}
-
-/// Mark the current occurrence of a meeting as ended (e.g. a moderator ended it for all): links refuse to join
-/// until the next occurrence opens. Audited. For the in-meeting code: `room` is the meeting id.
-pub async fn mark_ended(db: &Db, id: &str, actor: &Actor) -> Result<(), MeetingError> {
-    let meeting = get(db, id).await?.filter(|m| m.deleted_at.is_none()).ok_or(MeetingError::NotFound)?;
-    let mut tx = db.pool().begin().await.map_err(DbError::from)?;
-    sqlx::query("UPDATE meetings SET ended_at = $1 WHERE id = $2")
-        .bind(now_secs())
-        .bind(id.to_owned())
-        .execute(&mut *tx)
-        .await?;
-    let entry = AuditEntry::new(actor.clone(), "meeting.ended", "meeting", id, &meeting.title).in_meeting(id);
     audit::record_in(&mut tx, &entry).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())

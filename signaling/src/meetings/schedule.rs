@@ -14,6 +14,24 @@ pub fn parse_tz(name: &str) -> Option<Tz> {
     name.parse().ok()
 }
 
+/// The regions whose zones the meeting form offers (the others in the IANA database are aliases kept for old
+/// data, like `US/Eastern` or `Etc/GMT+1`; the server still accepts them).
+const REGIONS: [&str; 10] =
+    ["Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"];
+
+/// The time zones to choose from: [`DEFAULT_TIME_ZONE`] first, then `UTC`, then the regional zones by name.
+pub fn zone_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name())
+        .filter(|n| *n != DEFAULT_TIME_ZONE && n.split_once('/').is_some_and(|(region, _)| REGIONS.contains(&region)))
+        .collect();
+    names.sort_unstable();
+    let mut out = vec![DEFAULT_TIME_ZONE, "UTC"];
+    out.extend(names);
+    out
+}
+
 /// Parse `text` as a moment: RFC 3339 with an offset (`2026-11-24T10:00:00Z`), or a local date-time
 /// (`2026-11-24T10:00`, as `<input type="datetime-local">` sends it) in `tz`. A local time that does not exist
 /// (skipped by a daylight-saving change) is an error; an ambiguous one takes the earlier moment.
@@ -136,6 +154,18 @@ pub fn join_window(schedule: &Schedule, opens_before_secs: i64, now: i64) -> Joi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zone_list_starts_with_berlin_and_every_entry_parses() {
+        let names = zone_names();
+        assert_eq!(&names[..2], ["Europe/Berlin", "UTC"]);
+        assert!(names.len() > 300, "{}", names.len());
+        assert!(names.contains(&"America/New_York") && names.contains(&"Europe/Vienna"));
+        assert!(!names.contains(&"US/Eastern"), "aliases are not offered");
+        assert_eq!(names.iter().filter(|n| **n == "Europe/Berlin").count(), 1);
+        assert!(names.iter().all(|n| parse_tz(n).is_some()));
+        assert!(parse_tz("Mars/Olympus").is_none());
+    }
 
     fn berlin() -> Tz {
         parse_tz(DEFAULT_TIME_ZONE).unwrap()

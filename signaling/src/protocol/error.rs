@@ -38,8 +38,12 @@ pub enum ErrorCode {
     Banned,
     /// A moderator did not let this person in from the lobby.
     LobbyDenied,
-    /// A moderator ended the meeting for everyone.
+    /// A moderator ended the meeting for everyone (also: a join with a token issued before the end).
     MeetingEnded,
+    /// The scheduled meeting was deleted.
+    MeetingDeleted,
+    /// The join token belongs to an account an admin disabled.
+    AccountDisabled,
 }
 
 impl ErrorCode {
@@ -70,6 +74,8 @@ impl ErrorCode {
             ErrorCode::Banned => "banned",
             ErrorCode::LobbyDenied => "lobby_denied",
             ErrorCode::MeetingEnded => "meeting_ended",
+            ErrorCode::MeetingDeleted => "meeting_deleted",
+            ErrorCode::AccountDisabled => "account_disabled",
         }
     }
 
@@ -88,6 +94,8 @@ impl ErrorCode {
                 | ErrorCode::Banned
                 | ErrorCode::LobbyDenied
                 | ErrorCode::MeetingEnded
+                | ErrorCode::MeetingDeleted
+                | ErrorCode::AccountDisabled
         )
     }
 }

@@ -67,6 +67,33 @@ pub enum Moderation {
 /// The channel through which a session receives room events.
 pub type MemberTx = UnboundedSender<RoomEvent>;
 
+/// A room that takes nobody in any more: its meeting was ended by a moderator (tokens issued up to `at` are
+/// refused; the next occurrence's links issue newer ones) or deleted (every token is refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Seconds since the epoch.
+    Ended { at: i64 },
+    Deleted { at: i64 },
+}
+
+impl Closed {
+    /// Whether a join token issued at `iat` (seconds) is refused.
+    pub fn refuses(self, iat: u64) -> bool {
+        match self {
+            Closed::Ended { at } => i64::try_from(iat).map_or(false, |iat| iat <= at),
+            Closed::Deleted { .. } => true,
+        }
+    }
+}
+
+/// What a room keeps beyond the process (the database, see [`crate::meetings::room_store`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredRoom {
+    /// Banned identities.
+    pub bans: Vec<String>,
+    pub closed: Option<Closed>,
+}
+
 /// Why a join (or a lobby entry) was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -227,6 +254,8 @@ pub struct Registry {
     /// Identities banned per room, for the life of the process (kept when the room empties). Locked only while
     /// `rooms` is held, so the two never deadlock.
     bans: Mutex<HashMap<RoomId, HashSet<String>>>,
+    /// Rooms ended or deleted (see [`Closed`]); locked alone or while `rooms` is held.
+    closed: Mutex<HashMap<RoomId, Closed>>,
     /// In a cluster: where changes go to reach the other signaling nodes (see [`replica`]).
     bus: OnceLock<RoomBus>,
 }

@@ -3,7 +3,7 @@
 
 use plenum_sfu::{ParticipantId, RoomId};
 
-use super::{MAX_BANS_PER_ROOM, Moderation, Registry, RoomEvent, RoomOp};
+use super::{Closed, MAX_BANS_PER_ROOM, Moderation, Registry, RoomEvent, RoomOp, StoredRoom};
 use crate::protocol::{ParticipantInfo, ServerMessage};
 
 impl Registry {
@@ -76,9 +76,11 @@ impl Registry {
     }
 
     /// End the meeting: every participant and everyone in the lobby is told to go ([`Moderation::End`]); the
-    /// lobby and the lock are cleared (bans stay). Returns how many sessions were told.
-    pub fn end(&self, room: &RoomId, by: ParticipantId) -> usize {
+    /// lobby and the lock are cleared (bans stay). Join tokens issued up to `at` (seconds) are refused from now on
+    /// ([`Closed::Ended`]). Returns how many sessions were told.
+    pub fn end(&self, room: &RoomId, by: ParticipantId, at: i64) -> usize {
         let mut rooms = self.lock();
+        self.set_closed(room, Closed::Ended { at });
         let Some(r) = rooms.get_mut(room) else { return 0 };
         let event = RoomEvent::Moderated { action: Moderation::End, by: by.to_string() };
         for member in r.members.values() {
@@ -90,7 +92,56 @@ impl Registry {
             waiter.send(event.clone());
         }
         r.locked_by = None;
-        self.publish(room, RoomOp::Ended { by: by.to_string() });
+        self.publish(room, RoomOp::Ended { by: by.to_string(), at: Some(at) });
         r.members.len() + told_lobby
+    }
+}
+
+const MAX_CLOSED_ROOMS: usize = 100_000;
+
+impl Registry {
+    fn lock_closed(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<RoomId, Closed>> {
+        self.closed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether (and how) `room` was closed: ended or deleted.
+    pub fn closed(&self, room: &RoomId) -> Option<Closed> {
+        self.lock_closed().get(room).copied()
+    }
+
+    /// Record that `room` was closed; a deletion outranks an end, a later end an earlier one.
+    pub fn set_closed(&self, room: &RoomId, closed: Closed) {
+        let mut map = self.lock_closed();
+        if map.len() >= MAX_CLOSED_ROOMS && !map.contains_key(room) {
+            // A bound on memory: the database still knows every meeting's state.
+            map.clear();
+        }
+        let keep = match (map.get(room), closed) {
+            (Some(Closed::Deleted { .. }), _) => false,
+            (Some(Closed::Ended { at: old }), Closed::Ended { at }) => at > *old,
+            _ => true,
+        };
+        if keep {
+            map.insert(room.clone(), closed);
+        }
+    }
+
+    /// Take over what the database knows about `room` (bans, ended or deleted), e.g. after a restart.
+    pub fn restore(&self, room: &RoomId, stored: &StoredRoom) {
+        if let Some(closed) = stored.closed {
+            self.set_closed(room, closed);
+        }
+        if stored.bans.is_empty() {
+            return;
+        }
+        let _rooms = self.lock();
+        let mut bans = self.lock_bans();
+        let banned = bans.entry(room.clone()).or_default();
+        for identity in &stored.bans {
+            if banned.len() >= MAX_BANS_PER_ROOM {
+                break;
+            }
+            banned.insert(identity.clone());
+        }
     }
 }

@@ -32,7 +32,12 @@ pub enum RoomOp {
     Moderated { target: String, action: Moderation, by: String },
     MuteAll { by: String },
     Locked { locked: bool, by: String },
-    Ended { by: String },
+    /// `at`: when (seconds), so the other nodes refuse older join tokens too (absent from older nodes).
+    Ended {
+        by: String,
+        #[serde(default)]
+        at: Option<i64>,
+    },
 }
 
 /// Where a registry hands its changes (set once, by the cluster).
@@ -225,7 +230,10 @@ impl Registry {
                     r.broadcast_all(&ServerMessage::RoomLocked { locked, by });
                 }
             }
-            RoomOp::Ended { by } => {
+            RoomOp::Ended { by, at } => {
+                if let Some(at) = at {
+                    self.set_closed(room, super::Closed::Ended { at });
+                }
                 let event = RoomEvent::Moderated { action: Moderation::End, by };
                 for member in r.members.values() {
                     member.send(event.clone());

@@ -41,6 +41,7 @@ where
                 Some(frame) => {
                     if session.awaiting_join() {
                         sync_room(&shared, &frame).await;
+                        load_stored(&shared, &frame, &mut session).await;
                     }
                     last_heard = Instant::now();
                     session.handle_incoming(frame, last_heard);
@@ -137,6 +138,35 @@ async fn sync_room(shared: &Shared, frame: &Incoming) {
         && crate::room::validate_room_name(&peek.room).is_ok()
     {
         sync.ensure(&plenum_sfu::RoomId(peek.room)).await;
+    }
+}
+
+/// Before a `join` is handled: what the database knows about the room (bans, ended or deleted) goes into the
+/// registry, and a disabled account is marked for refusal. A database that does not answer is logged; the join then goes by what this process knows.
+async fn load_stored(shared: &Shared, frame: &Incoming, session: &mut Session) {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(rename = "type")]
+        kind: String,
+        room: String,
+        #[serde(default)]
+        token: String,
+    }
+    let (Some(store), Incoming::Text(text)) = (&shared.store, frame) else { return };
+    let Ok(peek) = serde_json::from_str::<Peek>(text) else { return };
+    if peek.kind != "join" || crate::room::validate_room_name(&peek.room).is_err() {
+        return;
+    }
+    // Only for a valid token: nobody makes the server read the database for free.
+    let Ok(claims) = shared.keys.verify(&peek.token, &peek.room) else { return };
+    match store.load(&peek.room, Some(&claims.sub)).await {
+        Ok(record) => {
+            shared.registry.restore(&plenum_sfu::RoomId(peek.room), &record.room);
+            if record.account_disabled {
+                session.refuse_identity(claims.sub);
+            }
+        }
+        Err(e) => tracing::warn!(room = %peek.room, "cannot read the room's bans and state: {e}"),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::protocol::{
     ClientMessage, ErrorCode, LeaveReason, LobbyEntry, PROTOCOL_VERSION, ParticipantInfo, ServerMessage, Target,
 };
 use crate::resume::new_token;
-use crate::room::{HandOutcome, Refusal, chat, validate_room_name};
+use crate::room::{Closed, HandOutcome, Refusal, chat, validate_room_name};
 
 impl Session {
     pub(super) fn handle_message(&mut self, msg: ClientMessage, now: Instant) {
@@ -177,7 +177,19 @@ impl Session {
             return self.send_error(ErrorCode::BadRequest, format!("the name must be 1-{MAX_NAME_CHARS} characters"));
         }
 
+        if self.refused_identity.as_deref() == Some(claims.sub.as_str()) {
+            return self.fatal(ErrorCode::AccountDisabled, "an admin disabled your account");
+        }
         let room = RoomId(room);
+        match self.shared.registry.closed(&room) {
+            Some(closed @ Closed::Deleted { .. }) if closed.refuses(claims.iat) => {
+                return self.fatal(ErrorCode::MeetingDeleted, "this meeting was deleted");
+            }
+            Some(closed) if closed.refuses(claims.iat) => {
+                return self.fatal(ErrorCode::MeetingEnded, "a moderator ended this meeting; it cannot be joined any more");
+            }
+            _ => {}
+        }
         // While draining, only running meetings take newcomers (a new meeting would be cut at the deadline).
         if self.shared.drain.is_draining() && self.shared.registry.participant_count(&room) == 0 {
             return self.fatal(

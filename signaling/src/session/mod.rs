@@ -81,6 +81,8 @@ pub struct Shared {
     pub audit: Arc<dyn AuditSink>,
     /// In a cluster: room events shared with the other signaling nodes.
     pub room_sync: std::sync::OnceLock<Arc<crate::cluster::rooms::RoomSync>>,
+    /// Where bans and ended meetings are stored (the server's database); `None`: in memory only.
+    pub store: Option<crate::meetings::room_store::RoomStore>,
 }
 
 impl Shared {
@@ -97,7 +99,14 @@ impl Shared {
             audit: Arc::new(LogAudit),
             drain: Drain::default(),
             room_sync: std::sync::OnceLock::new(),
+            store: None,
         }
+    }
+
+    /// Store bans and ended meetings in `store`, and read them before every join.
+    pub fn with_store(mut self, store: crate::meetings::room_store::RoomStore) -> Shared {
+        self.store = Some(store);
+        self
     }
 
     /// Hand clients `turn` (fresh credentials per participant) and `policy`.
@@ -221,6 +230,8 @@ pub struct Session {
     resume_request: Option<(String, RoomId)>,
     /// The last error sent (to count failed joins by reason).
     last_error: Option<ErrorCode>,
+    /// A `join` with this identity is refused: its account was disabled (see [`Session::refuse_identity`]).
+    refused_identity: Option<String>,
 }
 
 impl Session {
@@ -240,6 +251,7 @@ impl Session {
             channels: None,
             resume_request: None,
             last_error: None,
+            refused_identity: None,
         }
     }
 
@@ -403,6 +415,11 @@ impl Session {
             }
             other => tracing::debug!(participant = %joined.id, ?other, "SFU event not used by signaling"),
         }
+    }
+
+    /// The account of `identity` is disabled: a `join` with it is refused (`account_disabled`).
+    pub fn refuse_identity(&mut self, identity: String) {
+        self.refused_identity = Some(identity);
     }
 
     /// No `join` within the time limit.

@@ -59,7 +59,14 @@ impl Session {
                 }
                 ModerateAction::Lock => registry.set_locked(&room, me, true),
                 ModerateAction::Unlock => registry.set_locked(&room, me, false),
-                ModerateAction::End => registry.end(&room, me) > 0,
+                ModerateAction::End => {
+                    let at = crate::db::now_secs();
+                    let told = registry.end(&room, me, at);
+                    if let Some(store) = &self.shared.store {
+                        store.end_later(&room.0, at);
+                    }
+                    told > 0
+                }
                 _ => false,
             };
             if acted {
@@ -84,7 +91,18 @@ impl Session {
             return self.send_error(ErrorCode::BadRequest, "no such participant in this room");
         };
         let what = if ban { "ban" } else { action.as_str() };
+        if ban && let Some(store) = &self.shared.store {
+            store.ban_later(&room.0, &info.identity, &info.name, self.actor());
+        }
         self.audit(what, Some((&info.identity, &info.name)));
+    }
+
+    /// This moderator, as the audit log and the ban list name them.
+    fn actor(&self) -> crate::audit::Actor {
+        match &self.state {
+            State::Joined(j) => crate::audit::Actor::new(j.identity.clone(), j.name.clone()),
+            _ => crate::audit::Actor { id: None, name: String::new() },
+        }
     }
 
     fn audit(&self, action: &'static str, target: Option<(&str, &str)>) {

@@ -1,10 +1,13 @@
 //! Moderation through the session state machine: permissions, mute and stop (enforced by SFU commands), remove and
 //! ban, lock, end.
 
-use super::tests::{Client, ROOM, error_code, only_error};
+use std::time::Duration;
+
+use super::tests::{Client, ROOM, SECRET, error_code, only_error};
 use super::tests_lobby::{join_as, join_frame, messages, setup_audited, wait_in_lobby};
 use super::*;
 use crate::protocol::ModerateAction;
+use crate::token::Claims;
 
 fn moderate(action: &str, sid: Option<ParticipantId>) -> String {
     match sid {
@@ -224,6 +227,19 @@ fn ending_the_meeting_sends_everyone_away_including_the_lobby() {
     assert_eq!(shared.registry.room_count(), 0);
     assert_eq!(shared.registry.lobby_count(&RoomId(ROOM.into())), 0);
     assert_eq!(audit.records().iter().map(|r| r.action).collect::<Vec<_>>(), ["end"]);
-    // A new meeting can start in the same room afterwards.
-    join_as(&shared, "max", false);
+    // A token issued up to the end no longer gets in (nor into the lobby) ...
+    let mut again = Client::new(&shared);
+    let out = again.send(&join_frame("max", false, false));
+    assert!(out.iter().any(|o| error_code(o) == Some((ErrorCode::MeetingEnded, true))), "{out:?}");
+    let mut lobby = Client::new(&shared);
+    let out = lobby.send(&join_frame("guest", false, true));
+    assert!(out.iter().any(|o| error_code(o) == Some((ErrorCode::MeetingEnded, true))), "{out:?}");
+    // ... a newer one starts a new meeting in the same room.
+    let mut claims = Claims::new(ROOM, "max", "Max", false, Duration::from_secs(60));
+    claims.iat += 2;
+    claims.exp += 2;
+    let token = TokenKeys::new(SECRET).sign(&claims).unwrap();
+    let mut fresh = Client::new(&shared);
+    let out = messages(fresh.send(&format!(r#"{{"type":"join","protocol":1,"room":"{ROOM}","token":"{token}"}}"#)));
+    assert!(matches!(out.first(), Some(ServerMessage::Joined { .. })), "{out:?}");
 }

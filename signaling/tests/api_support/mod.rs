@@ -63,6 +63,7 @@ impl Env {
             join_opens_minutes: 15,
             https: false,
             oidc: None,
+            trusted_proxies: Default::default(),
         };
         let app = Router::new().nest("/api/v1", api::router(state.clone()));
         Env { db, app, state, keys, dir }
@@ -75,6 +76,20 @@ impl Env {
         self.app = Router::new().nest("/api/v1", api::router(self.state.clone()));
     }
 
+    /// The same database behind a router that trusts `proxies` (CIDRs) for forwarded client addresses.
+    #[allow(dead_code)] // tests/oidc.rs
+    pub fn with_trusted_proxies(&self, proxies: &[&str]) -> Env {
+        let mut state = self.state.clone();
+        let nets = proxies.iter().map(|p| api::client_addr::parse_cidr(p).unwrap()).collect();
+        state.trusted_proxies = api::client_addr::TrustedProxies::new(nets);
+        let app = Router::new().nest("/api/v1", api::router(state.clone()));
+        Env { db: self.db.clone(), app, state, keys: self.keys.clone(), dir: None }
+    }
+
+    /// Drop without closing the (shared) database.
+    #[allow(dead_code)] // tests/oidc.rs
+    pub fn forget(self) {}
+
     /// An account made directly in the database.
     pub async fn user(&self, email: &str, name: &str, role: Role) -> accounts::User {
         let hash = password::hash(PASSWORD).unwrap();
@@ -84,7 +99,13 @@ impl Env {
 
     /// A client without a session.
     pub fn anonymous(&self) -> Client {
-        Client { app: self.app.clone(), jar: HashMap::new(), ip: [192, 0, 2, 10].into(), last_set_cookies: Vec::new() }
+        Client {
+            app: self.app.clone(),
+            jar: HashMap::new(),
+            ip: [192, 0, 2, 10].into(),
+            headers: Vec::new(),
+            last_set_cookies: Vec::new(),
+        }
     }
 
     /// A client logged in as `email`.
@@ -109,6 +130,8 @@ pub struct Client {
     app: Router,
     pub jar: HashMap<String, String>,
     pub ip: std::net::IpAddr,
+    /// Sent with every request (e.g. forwarding headers).
+    pub headers: Vec<(String, String)>,
     /// The raw Set-Cookie headers of the last response.
     pub last_set_cookies: Vec<String>,
 }
@@ -137,6 +160,9 @@ impl Client {
         }
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        for (name, value) in &self.headers {
+            req = req.header(name.as_str(), value.as_str());
         }
         let mut req = req.body(body.map(Body::from).unwrap_or_else(Body::empty)).unwrap();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::new(self.ip, 40000)));

@@ -58,10 +58,11 @@ export async function freeUdpPortRange(count) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Start `plenum serve`. Returns { env, baseUrl, log(), stop() }; log() is everything it printed so far.
+ * Start `plenum serve`. Returns { env, baseUrl, dataDir, httpPort, log(), stop() }; log() is everything it printed
+ * so far. `dataDir`: the data directory of a server stopped with `stop({ keepData: true })` (a restart).
  */
-export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000, extraEnv = {}, httpPort: port = null, host = '127.0.0.1' }) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'plenum-e2e-data-'));
+export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 30_000, extraEnv = {}, httpPort: port = null, host = '127.0.0.1', dataDir: reuse = null }) {
+  const dataDir = reuse ?? (await mkdtemp(join(tmpdir(), 'plenum-e2e-data-')));
   // `httpPort`: a port chosen beforehand (when another service must know the server's URL before it starts).
   const httpPort = port ?? (await freeTcpPort());
   const mediaPort = await freeUdpPortRange(workers);
@@ -102,13 +103,16 @@ export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 3
   const server = {
     env,
     baseUrl,
+    dataDir,
+    httpPort,
     mediaPort,
     log: () => chunks.join(''),
     /** Send a signal (e.g. SIGTERM for a graceful drain). */
     signal: (sig) => child.kill(sig),
     /** Resolves with { code, signal } when the process has ended. */
     exited: () => exitPromise,
-    async stop() {
+    /** Stop it; `keepData`: leave the data directory for a restart. */
+    async stop({ keepData = false } = {}) {
       process.removeListener('exit', killOnExit);
       if (!exited) {
         child.kill('SIGTERM');
@@ -116,7 +120,7 @@ export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 3
         await exitPromise;
         clearTimeout(t);
       }
-      await rm(dataDir, { recursive: true, force: true });
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
 

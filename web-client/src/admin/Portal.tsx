@@ -3,8 +3,10 @@
 
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { pickLanguage, type Lang } from '../i18n';
-import { api, ApiError, oidcError, oidcLoginHref, type AuditRecord, type LoginOptions, type Meeting, type User } from './api';
+import { api, ApiError, oidcError, oidcLoginHref, zoneOptions, type AuditRecord, type LoginOptions, type Meeting, type User } from './api';
 import { portalStrings, type PortalDict } from './strings';
+import { UsersPage } from './Users';
+import { errorMessage } from './messages';
 
 type Nav = (path: string) => void;
 
@@ -79,32 +81,6 @@ export function Portal({ initialPath }: { initialPath: string }) {
   );
 }
 
-function errorMessage(t: PortalDict, e: unknown): string {
-  if (e instanceof ApiError) {
-    switch (e.body.code) {
-      case 'conflict':
-        return t.conflict;
-      case 'meeting_over':
-        return t.over;
-      case 'meeting_ended':
-        return t.ended;
-      case 'meeting_deleted':
-        return t.deleted;
-      case 'not_found':
-        return t.notFound;
-      case 'guests_not_allowed':
-        return t.noGuests;
-      case 'meeting_not_open':
-        return `${t.notOpen} ${new Date(e.body.opens_at ?? '').toLocaleString()}.`;
-      case 'rate_limited':
-        return t.rateLimited;
-      default:
-        return `${t.error} ${e.body.message}`;
-    }
-  }
-  return `${t.error} ${String(e)}`;
-}
-
 function LoginPage({ t, nav }: { t: PortalDict; nav: Nav }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -174,7 +150,7 @@ function Authenticated({ t, nav, path }: { t: PortalDict; nav: Nav; path: string
         <button type="button" onClick={logout}>{t.logout}</button>
       </nav>
       {path === '/admin/users' && me.role === 'admin' ? (
-        <UsersPage t={t} />
+        <UsersPage t={t} me={me} />
       ) : path === '/admin/audit' && me.role === 'admin' ? (
         <AuditPage t={t} />
       ) : (
@@ -250,6 +226,7 @@ function MeetingsPage({ t }: { t: PortalDict }) {
             <h2>{m.title}</h2>
             <p>
               {m.start.replace('T', ' ')} – {m.end.slice(11)} ({m.time_zone}){m.recurrence ? ` · ${t.weekly}` : ''}
+              {m.status === 'ended' && <span data-testid="meeting-status"> · {t.statusEnded}</span>}
             </p>
             <CopyField t={t} label={t.staffLink} value={m.staff_link} testid="staff-link" />
             {m.guest_link && <CopyField t={t} label={t.guestLink} value={m.guest_link} testid="guest-link" />}
@@ -283,10 +260,12 @@ function MeetingForm({ t, meeting, onDone }: { t: PortalDict; meeting: Meeting |
   const [guestsAllowed, setGuestsAllowed] = useState(meeting?.guests_allowed ?? true);
   const [lobby, setLobby] = useState(meeting?.lobby ?? 'guests');
   const [people, setPeople] = useState<{ id: string; name: string; email: string }[]>([]);
+  const [zones, setZones] = useState<string[]>([]);
   const [fields, setFields] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     api<{ id: string; name: string; email: string }[]>('GET', '/directory').then(setPeople).catch(() => undefined);
+    api<string[]>('GET', '/time-zones').then(setZones).catch(() => undefined);
   }, []);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -337,7 +316,11 @@ function MeetingForm({ t, meeting, onDone }: { t: PortalDict; meeting: Meeting |
       {fieldError('end')}
       <label>
         {t.timeZone}
-        <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} />
+        <select value={timeZone} onChange={(e) => setTimeZone(e.target.value)} data-testid="meeting-time-zone">
+          {zoneOptions(zones, timeZone).map((z) => (
+            <option key={z} value={z}>{z.replace(/_/g, ' ')}</option>
+          ))}
+        </select>
       </label>
       {fieldError('time_zone')}
       <label>
@@ -379,67 +362,6 @@ function MeetingForm({ t, meeting, onDone }: { t: PortalDict; meeting: Meeting |
       <button type="submit" className="primary" data-testid="meeting-save">{t.save}</button>
       <button type="button" onClick={onDone}>{t.cancel}</button>
     </form>
-  );
-}
-
-function UsersPage({ t }: { t: PortalDict }) {
-  const [users, setUsers] = useState<User[]>([]);
-  const [form, setForm] = useState({ email: '', name: '', role: 'staff', password: '' });
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const load = () => api<User[]>('GET', '/users').then(setUsers).catch(() => undefined);
-  useEffect(() => {
-    void load();
-  }, []);
-  const create = async (e: FormEvent) => {
-    e.preventDefault();
-    try {
-      await api('POST', '/users', form);
-      setForm({ email: '', name: '', role: 'staff', password: '' });
-      setFields({});
-      void load();
-    } catch (err) {
-      setFields(err instanceof ApiError ? (err.body.fields ?? { error: err.body.message }) : {});
-    }
-  };
-  const remove = async (u: User) => {
-    await api('DELETE', `/users/${u.id}`).catch(() => undefined);
-    void load();
-  };
-  return (
-    <section>
-      <h1>{t.users}</h1>
-      <table>
-        <thead>
-          <tr><th>{t.name}</th><th>{t.email}</th><th>{t.role}</th><th /></tr>
-        </thead>
-        <tbody>
-          {users.map((u) => (
-            <tr key={u.id} data-testid="user-row">
-              <td>{u.name}</td><td>{u.email}</td><td>{u.role}</td>
-              <td><button type="button" onClick={() => remove(u)}>{t.delete}</button></td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <form className="portal-card" onSubmit={create}>
-        <h2>{t.newUser}</h2>
-        {(['email', 'name', 'password'] as const).map((k) => (
-          <label key={k}>
-            {t[k]}
-            <input type={k === 'password' ? 'password' : 'text'} value={form[k]} onChange={(e) => setForm({ ...form, [k]: e.target.value })} />
-            {fields[k] && <span className="warning" role="alert">{fields[k]}</span>}
-          </label>
-        ))}
-        <label>
-          {t.role}
-          <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>
-            <option value="staff">staff</option>
-            <option value="admin">admin</option>
-          </select>
-        </label>
-        <button type="submit" className="primary">{t.save}</button>
-      </form>
-    </section>
   );
 }
 

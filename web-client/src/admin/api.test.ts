@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cookieValue } from './api';
+import { cookieValue, zoneOptions } from './api';
 import { portalStrings } from './strings';
 
 describe('cookieValue', () => {
@@ -34,5 +34,13 @@ describe('OpenID Connect login', () => {
     expect(oidcLoginHref(url, '/m/abc123')).toBe('/api/v1/auth/oidc/login?return_to=%2Fm%2Fabc123');
     expect(oidcLoginHref(url, '//evil.example')).toBe(url);
     expect(oidcLoginHref(url, null)).toBe(url);
+  });
+});
+
+describe('time zone choices', () => {
+  it('offer the server list, plus the meeting\'s own zone when the list lacks it', () => {
+    expect(zoneOptions(['Europe/Berlin', 'UTC'], 'UTC')).toEqual(['Europe/Berlin', 'UTC']);
+    expect(zoneOptions(['Europe/Berlin', 'UTC'], 'US/Eastern')).toEqual(['US/Eastern', 'Europe/Berlin', 'UTC']);
+    expect(zoneOptions([], 'Europe/Berlin')).toEqual(['Europe/Berlin']);
   });
 });

@@ -64,6 +64,7 @@ export const OIDC_ERRORS = [
   'oidc_no_role',
   'oidc_no_email',
   'oidc_email_taken',
+  'oidc_disabled',
 ] as const;
 export type OidcError = (typeof OIDC_ERRORS)[number];
 
@@ -83,6 +84,9 @@ export interface User {
   email: string;
   name: string;
   role: 'admin' | 'staff';
+  has_password: boolean;
+  /** An admin disabled the account: no login, no sessions. */
+  disabled: boolean;
   version: number;
 }
 
@@ -104,6 +108,9 @@ export interface Meeting {
   staff_link: string;
   guest_link: string | null;
   can_edit: boolean;
+  /** Whether the links work now; `ended`: a moderator ended this occurrence for all. */
+  status: 'open' | 'not_open' | 'ended' | 'over';
+  ended_at: string | null;
   version: number;
 }
 
@@ -114,4 +121,9 @@ export interface AuditRecord {
   action: string;
   target_type: string;
   target_name: string;
+}
+
+/** The zones to offer: the server's list (Europe/Berlin first), and the meeting's own if it is not in it. */
+export function zoneOptions(zones: string[], current: string): string[] {
+  return zones.includes(current) ? zones : [current, ...zones];
 }

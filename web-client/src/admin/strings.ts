@@ -44,6 +44,13 @@ const de = {
   name: 'Name',
   role: 'Rolle',
   newUser: 'Neuer Benutzer',
+  editUser: 'Benutzer bearbeiten',
+  newPassword: 'Neues Passwort (leer lassen: unverändert)',
+  disableAccount: 'Konto deaktivieren (keine Anmeldung möglich)',
+  accountState: 'Status',
+  active: 'aktiv',
+  disabled: 'deaktiviert',
+  selfHint: 'Ihr eigenes Konto: Sie können sich weder die Admin-Rolle nehmen noch sich deaktivieren.',
   when: 'Wann',
   who: 'Wer',
   what: 'Was',
@@ -55,6 +62,8 @@ const de = {
   over: 'Diese Besprechung ist vorbei.',
   ended: 'Diese Besprechung wurde von einer Moderatorin oder einem Moderator beendet.',
   deleted: 'Diese Besprechung wurde gelöscht.',
+  banned: 'Die Moderation hat Sie aus dieser Besprechung entfernt. Sie können nicht erneut teilnehmen.',
+  statusEnded: 'beendet',
   notFound: 'Diese Besprechung gibt es nicht.',
   noGuests: 'Zu dieser Besprechung sind keine Gäste zugelassen.',
   error: 'Etwas ist schiefgegangen:',
@@ -67,6 +76,8 @@ const de = {
   oidc_no_role: 'Ihr Konto beim Anmeldedienst hat keine Berechtigung für Plenum. Bitte wenden Sie sich an die Administration.',
   oidc_no_email: 'Der Anmeldedienst hat keine E-Mail-Adresse übermittelt. Bitte wenden Sie sich an die Administration.',
   oidc_email_taken: 'Ein anderes Konto verwendet bereits Ihre E-Mail-Adresse. Bitte wenden Sie sich an die Administration.',
+  oidc_disabled: 'Ihr Konto wurde von der Administration deaktiviert.',
+  accountDisabled: 'Ihr Konto wurde von der Administration deaktiviert.',
 };
 
 export type PortalDict = typeof de;
@@ -115,6 +126,13 @@ const en: PortalDict = {
   name: 'Name',
   role: 'Role',
   newUser: 'New user',
+  editUser: 'Edit user',
+  newPassword: 'New password (leave empty to keep it)',
+  disableAccount: 'Disable the account (no login)',
+  accountState: 'State',
+  active: 'active',
+  disabled: 'disabled',
+  selfHint: 'Your own account: you can neither drop your admin role nor disable yourself.',
   when: 'When',
   who: 'Who',
   what: 'What',
@@ -126,6 +144,8 @@ const en: PortalDict = {
   over: 'This meeting is over.',
   ended: 'A moderator ended this meeting.',
   deleted: 'This meeting was deleted.',
+  banned: 'A moderator removed you from this meeting. You cannot rejoin it.',
+  statusEnded: 'ended',
   notFound: 'This meeting does not exist.',
   noGuests: 'This meeting does not admit guests.',
   error: 'Something went wrong:',
@@ -138,6 +158,8 @@ const en: PortalDict = {
   oidc_no_role: 'Your account at the login service has no access to Plenum. Please contact the administrators.',
   oidc_no_email: 'The login service sent no email address. Please contact the administrators.',
   oidc_email_taken: 'Another account already uses your email address. Please contact the administrators.',
+  oidc_disabled: 'An administrator disabled your account.',
+  accountDisabled: 'An administrator disabled your account.',
 };
 
 export const portalStrings = { de, en };

@@ -178,6 +178,8 @@ export const de = {
     banned: 'Die Moderation hat Sie aus dieser Besprechung entfernt. Sie können nicht erneut teilnehmen.',
     lobby_denied: 'Die Moderation hat Ihnen den Zutritt zur Besprechung nicht gewährt.',
     meeting_ended: 'Die Moderation hat die Besprechung für alle beendet.',
+    meeting_deleted: 'Diese Besprechung wurde gelöscht.',
+    account_disabled: 'Ihr Konto wurde von der Administration deaktiviert.',
     removed_by_moderator: 'Die Moderation hat Sie aus der Besprechung entfernt.',
     moderated_ban: 'Die Moderation hat Sie aus der Besprechung entfernt. Sie können nicht erneut teilnehmen.',
     moderated_mute: 'Die Moderation hat Ihr Mikrofon stummgeschaltet. Sie können es selbst wieder einschalten.',

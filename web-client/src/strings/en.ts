@@ -180,6 +180,8 @@ export const en: Dict = {
     banned: 'A moderator removed you from this meeting. You cannot rejoin it.',
     lobby_denied: 'A moderator did not let you into the meeting.',
     meeting_ended: 'A moderator ended the meeting for everyone.',
+    meeting_deleted: 'This meeting was deleted.',
+    account_disabled: 'An administrator disabled your account.',
     removed_by_moderator: 'A moderator removed you from the meeting.',
     moderated_ban: 'A moderator removed you from the meeting. You cannot rejoin it.',
     moderated_mute: 'A moderator muted your microphone. You can unmute yourself.',
