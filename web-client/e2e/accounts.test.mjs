@@ -1,6 +1,9 @@
 // Scheduling in real browsers: an admin (created with `plenum admin create-user`) logs in, schedules a meeting in
 // the UI and copies its guest link; the admin joins through the staff link as moderator; a guest opens the guest
-// link, gives a name, waits in the lobby, is admitted, and the admin sees her.
+// link, gives a name, waits in the lobby, is admitted, and the admin sees her. The admin bans her; after a server
+// restart her guest link still refuses her; the admin ends the meeting for all and its links say so. Then the
+// admin edits accounts in the user form: her own (refused: no self-demotion, no self-disabling), another one
+// (renamed and disabled: that person cannot log in), and a racing change (409, the form says so).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { startServer } from './lib/server.mjs';
 import { launchParticipant } from './lib/browser.mjs';
 import { bin, checkPrerequisites, distDir, withSteps } from './lib/harness.mjs';
-import { join, tile, waitJoinedAndPublishing, waitVideoPlaying } from './lib/meeting.mjs';
+import { join, ownSid, tile, waitJoinedAndPublishing, waitVideoPlaying } from './lib/meeting.mjs';
 
 const PASSWORD = 'ein langes Passwort';
 
@@ -21,10 +24,12 @@ function berlinLocal(minutes) {
   return parts.replace(' ', 'T');
 }
 
-test('an admin schedules a meeting in the UI, a guest joins by the guest link', { timeout: 150_000 }, async (t) => {
+test('an admin schedules a meeting in the UI, a guest joins by the guest link', { timeout: 240_000 }, async (t) => {
   checkPrerequisites();
   await withSteps(t, async ({ step, people, setServer }) => {
-    const server = await startServer({ bin, webDir: distDir, workers: 2 });
+    // No drain on SIGTERM: the restart below is a plain stop and start on the same data directory.
+    const extraEnv = { PLENUM_DRAIN_TIMEOUT: '0s' };
+    let server = await startServer({ bin, webDir: distDir, workers: 2, extraEnv });
     setServer(server);
     const created = spawnSync(
       bin,
@@ -59,8 +64,12 @@ test('an admin schedules a meeting in the UI, a guest joins by the guest link', 
       await page.getByTestId('meeting-save').click();
       await page.getByText('the end must be after the start').waitFor();
       await page.getByTestId('meeting-end').fill(berlinLocal(60));
-      // The lobby stays at its default: guests wait.
+      // The lobby stays at its default: guests wait. The time zone is chosen from a list, Berlin first.
       assert.equal(await page.getByLabel('Warteraum').inputValue(), 'guests');
+      const zones = page.getByTestId('meeting-time-zone');
+      assert.equal(await zones.inputValue(), 'Europe/Berlin');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="meeting-time-zone"] option').length > 300);
+      assert.equal(await zones.locator('option').first().getAttribute('value'), 'Europe/Berlin');
       await page.getByTestId('meeting-save').click();
       const row = page.getByTestId('meeting-row').filter({ hasText: 'Sprechstunde' });
       await row.waitFor();
@@ -109,6 +118,108 @@ test('an admin schedules a meeting in the UI, a guest joins by the guest link', 
       const page = admin.page;
       const log = await page.evaluate(async () => (await fetch('/api/v1/audit')).json());
       assert.ok(log.some((e) => e.action === 'meeting.created' && e.actor_name === 'Ada Admin' && e.target_name === 'Sprechstunde'), JSON.stringify(log));
+    });
+
+    await step('the admin bans the guest; after a server restart her guest link still refuses her', async () => {
+      const guestSid = await ownSid(guest.page);
+      await admin.page.getByTestId('people-toggle').click();
+      await admin.page.locator(`[data-testid="participant-entry"][data-sid="${guestSid}"] [data-testid="mod-ban"]`).click();
+      const told = guest.page.getByTestId('error-message');
+      await told.waitFor({ timeout: 10_000 });
+      assert.equal(await told.getAttribute('data-code'), 'moderated_ban');
+      const { dataDir, httpPort } = server;
+      await server.stop({ keepData: true });
+      server = await startServer({ bin, webDir: distDir, workers: 2, extraEnv, dataDir, httpPort });
+      setServer(server);
+      const page = guest.page;
+      await page.goto(guestLink);
+      await page.getByTestId('guest-name').fill('Gabi Gast');
+      await page.getByTestId('guest-continue').click();
+      const problem = page.getByTestId('join-problem');
+      await problem.waitFor({ timeout: 10_000 });
+      assert.equal(await problem.innerText(), 'Die Moderation hat Sie aus dieser Besprechung entfernt. Sie können nicht erneut teilnehmen.');
+      assert.equal(new URL(page.url()).pathname, new URL(guestLink).pathname, 'no join token for her');
+    });
+
+    await step('the admin ends the meeting for all: the staff link and the meeting list say it ended', async () => {
+      const page = admin.page;
+      await page.goto(`${server.baseUrl}/m/${meetingId}`);
+      await page.waitForURL(new RegExp(`/r/${meetingId}#token=`));
+      await join(admin, { url: page.url() });
+      page.once('dialog', (d) => d.accept());
+      await page.getByTestId('people-toggle').click();
+      await page.getByTestId('mod-end').click();
+      const told = page.getByTestId('error-message');
+      await told.waitFor({ timeout: 10_000 });
+      assert.equal(await told.getAttribute('data-code'), 'meeting_ended');
+      assert.equal(await told.innerText(), 'Die Moderation hat die Besprechung für alle beendet.');
+      await page.goto(`${server.baseUrl}/m/${meetingId}`);
+      const problem = page.getByTestId('join-problem');
+      await problem.waitFor({ timeout: 10_000 });
+      assert.equal(await problem.innerText(), 'Diese Besprechung wurde von einer Moderatorin oder einem Moderator beendet.');
+      await page.goto(`${server.baseUrl}/meetings`);
+      const row = page.getByTestId('meeting-row').filter({ hasText: 'Sprechstunde' });
+      await row.getByTestId('meeting-status').waitFor();
+      assert.match(await row.getByTestId('meeting-status').innerText(), /beendet/);
+    });
+
+    await step('the admin edits accounts in the user form', async () => {
+      const page = admin.page;
+      // Another account, made through the API as the page would.
+      const sam = await page.evaluate(async () => {
+        const csrf = document.cookie.split('; ').find((c) => c.startsWith('plenum_csrf=')).split('=')[1];
+        const res = await fetch('/api/v1/users', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+          body: JSON.stringify({ email: 'sam@example.org', name: 'Sam Staff', role: 'staff', password: 'ein anderes langes Passwort' }),
+        });
+        return res.json();
+      });
+      assert.ok(sam.id, JSON.stringify(sam));
+      await page.getByTestId('nav-users').click();
+      const rowOf = (email) => page.locator(`[data-testid="user-row"][data-user-email="${email}"]`);
+      // Her own account: neither without the admin role nor disabled; the form names both fields.
+      await rowOf('ada@example.org').getByTestId('user-edit').click();
+      await page.getByTestId('user-role').selectOption('staff');
+      await page.getByTestId('user-disabled').check();
+      await page.getByTestId('user-save').click();
+      await page.getByTestId('user-error-disabled').waitFor();
+      assert.equal(await page.getByTestId('user-error-disabled').innerText(), 'you cannot disable your own account');
+      assert.equal(await page.getByTestId('user-error-role').innerText(), 'you cannot take the admin role from yourself');
+      await page.getByRole('button', { name: 'Abbrechen' }).click();
+      // Sam: renamed and disabled.
+      await rowOf('sam@example.org').getByTestId('user-edit').click();
+      await page.getByTestId('user-name').fill('Sam Sachbearbeiter');
+      await page.getByTestId('user-disabled').check();
+      await page.getByTestId('user-save').click();
+      await rowOf('sam@example.org').filter({ hasText: 'Sam Sachbearbeiter' }).waitFor();
+      assert.equal(await rowOf('sam@example.org').getAttribute('data-disabled'), 'true');
+      // A racing change: someone else saves Sam while the form is open; saving the form is refused.
+      await rowOf('sam@example.org').getByTestId('user-edit').click();
+      const raced = await page.evaluate(async (id) => {
+        const csrf = document.cookie.split('; ').find((c) => c.startsWith('plenum_csrf=')).split('=')[1];
+        const now = await (await fetch(`/api/v1/users/${id}`)).json();
+        const res = await fetch(`/api/v1/users/${id}`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+          body: JSON.stringify({ ...now, name: 'Sam (anderer Admin)' }),
+        });
+        return res.status;
+      }, sam.id);
+      assert.equal(raced, 200);
+      await page.getByTestId('user-name').fill('Sam S.');
+      await page.getByTestId('user-save').click();
+      const conflict = page.getByTestId('user-form-error');
+      await conflict.waitFor();
+      assert.equal(await conflict.innerText(), 'Jemand anderes hat das inzwischen geändert. Bitte neu laden.');
+      // Disabled: Sam cannot log in, and the login page says why.
+      const other = guest.page;
+      await other.goto(`${server.baseUrl}/login`);
+      await other.getByTestId('login-email').fill('sam@example.org');
+      await other.getByTestId('login-password').fill('ein anderes langes Passwort');
+      await other.getByTestId('login-submit').click();
+      await other.getByRole('alert').waitFor();
+      assert.equal(await other.getByRole('alert').innerText(), 'Ihr Konto wurde von der Administration deaktiviert.');
     });
   });
 });
