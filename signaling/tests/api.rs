@@ -602,7 +602,7 @@ async fn openapi_document(env: &Env) {
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
     for path in ["/api/v1/login", "/api/v1/meetings", "/api/v1/meetings/{id}", "/api/v1/meetings/{id}/invite.ics",
-        "/api/v1/users/{id}", "/api/v1/guest/{id}/{secret}", "/api/v1/audit"]
+        "/api/v1/users/{id}", "/api/v1/guest/{id}/{secret}", "/api/v1/audit", "/api/v1/time-zones"]
     {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

@@ -1,7 +1,7 @@
 //! Bans and ended or deleted meetings are kept in the database: a moderator bans a participant and ends another
 //! meeting over real WebSockets, the server restarts on the same database, and the banned person is refused
 //! (`banned`), a token issued before the end is refused (`meeting_ended`), a deleted meeting refuses everyone
-//! (`meeting_deleted`). Runs against SQLite and against a throwaway PostgreSQL cluster.
+//! (`meeting_deleted`), and a disabled account's token is refused (`account_disabled`). Runs against SQLite and against a throwaway PostgreSQL cluster.
 
 mod common;
 #[path = "api_support/postgres.rs"]
@@ -110,6 +110,19 @@ async fn ban_and_end_survive_a_restart(database_url: Option<&str>) {
     meetings::delete(server.db(), &deleted, &Actor::command_line()).await.unwrap();
     let (_, refused) = join_with(addr, &deleted, &before_delete).await;
     assert_eq!((refused["code"].as_str(), refused["fatal"].as_bool()), (Some("meeting_deleted"), Some(true)), "{refused}");
+
+    // A disabled account's join token (handed out before) is refused too.
+    let staff_token = token(&banning, &owner.id, false);
+    let changes = accounts::UserChanges {
+        email: owner.email.clone(),
+        name: owner.name.clone(),
+        role: owner.role,
+        password_hash: None,
+        disabled: Some(true),
+    };
+    accounts::update_user(server.db(), &owner.id, owner.version, changes, &Actor::command_line()).await.unwrap();
+    let (_, refused) = join_with(addr, &banning, &staff_token).await;
+    assert_eq!((refused["code"].as_str(), refused["fatal"].as_bool()), (Some("account_disabled"), Some(true)), "{refused}");
     server.shutdown().await.expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
