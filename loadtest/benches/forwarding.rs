@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use plenum_sfu::core::allocator::{Decision, Demand, Priority, allocate};
+use plenum_sfu::core::allocator::{Choice, Decision, Demand, Priority, allocate};
+use plenum_sfu::core::layers::Rates;
 use plenum_sfu::core::forwarder::Forwarder;
 use plenum_sfu::core::index::{ConnKey, DatagramIndex};
 use plenum_sfu::core::types::Transport;
@@ -111,19 +112,19 @@ fn index(c: &mut Criterion) {
 }
 
 /// The videos one subscriber of a room of `n + 1` sees: one speaker, the rest cameras in simulcast (l/m/h at
-/// 150k/500k/1.5M), tile wishes mixed like a gallery (a third large, a third small, a third off-screen), and
+/// 150k/500k/1.5M, each with Chrome's three VP8 temporal layers), tile wishes mixed like a gallery (a third large, a third small, a third off-screen), and
 /// what it received in the previous round.
 fn room_demands(n: usize) -> Vec<Demand> {
     (0..n)
         .map(|i| Demand {
             priority: if i == 0 { Priority::Speaker } else { Priority::Other },
-            layers: [Some(150_000), Some(500_000), Some(1_500_000)],
+            layers: [Some(Rates::split(150_000, 3)), Some(Rates::split(500_000, 3)), Some(Rates::split(1_500_000, 3))],
             max_layer: match i % 3 {
                 0 => Some(2),
                 1 => Some(0),
                 _ => None,
             },
-            current: if i % 3 == 2 { None } else { Some((i % 2) as u8) },
+            current: if i % 3 == 2 { None } else { Some(Choice::full((i % 2) as u8)) },
         })
         .collect()
 }

@@ -271,3 +271,70 @@ fn a_hidden_tile_receives_no_video() {
     assert!(!w.log.iter().any(|(_, id, e)| *id == bob && matches!(e, SfuEvent::VideoPaused { paused: true, .. })));
 }
 
+
+/// Frames per second that arrived between `from` and `to` (fresh frame starts, with temporal layers), and the
+/// highest temporal layer among them.
+fn frame_rate(r: &Received, from: Instant, to: Instant) -> (f64, u8) {
+    let frames: Vec<&(Instant, u16, u8)> = r.frames.iter().filter(|(at, _, _)| *at >= from && *at <= to).collect();
+    let top = frames.iter().map(|f| f.2).max().unwrap_or(0);
+    (frames.len() as f64 / (to - from).as_secs_f64(), top)
+}
+
+/// A subscriber link too slow for the lowest layer at full frame rate: with VP8 temporal layers the video keeps
+/// flowing at a lower frame rate (TL0, or TL0+TL1); the same publisher without temporal layers is paused.
+/// Measured (seed 41, 150 kbit/s): 7-8 frames/s (TL0) from 8 s on, 15 frames/s (TL0+TL1) after a probe at 15 s;
+/// without temporal layers nothing from 5 s on.
+#[test]
+fn a_slow_link_gets_fewer_frames_instead_of_a_paused_video() {
+    let run = |temporal: bool| {
+        let mut w = World::new(41);
+        w.join_opts("alice", ROOM, true, temporal);
+        w.join("bob", ROOM);
+        let bob_addr = w.client("bob").sub_addr;
+        // Audio (≈ 55 kbit/s on the wire) plus the low layer at 30 frames/s (≈ 160 kbit/s) do not fit.
+        w.net.set_rate(bob_addr, Some(150_000));
+        w.run_until(w.at(secs(20.0)));
+        w
+    };
+    // Bob's `video_paused` notices after `from`, and whether the last one says paused.
+    let paused = |w: &World, from: f64| {
+        let bob = w.id_of("bob");
+        let notices: Vec<bool> = w
+            .log
+            .iter()
+            .filter(|(at, id, _)| *id == bob && *at >= w.at(secs(from)))
+            .filter_map(|(_, _, e)| match e {
+                SfuEvent::VideoPaused { paused, .. } => Some(*paused),
+                _ => None,
+            })
+            .collect();
+        (notices.iter().filter(|p| **p).count(), w.log.iter().rev().find_map(|(_, id, e)| match e {
+            SfuEvent::VideoPaused { paused, .. } if *id == bob => Some(*paused),
+            _ => None,
+        }) == Some(true))
+    };
+    let w = run(true);
+    let r = video_from(&w, "bob", "alice");
+    for s in 8..20 {
+        let (fps, top) = frame_rate(r, w.at(secs(s as f64)), w.at(secs(s as f64 + 1.0)));
+        assert!((6.0..=16.0).contains(&fps), "{s} s: {fps} frames/s, a quarter or half of 30");
+        assert!(top <= 1, "{s} s: TL2 is left out");
+    }
+    let (layers, _) = layers_between(r, w.at(secs(8.0)), w.at(secs(20.0)));
+    assert_eq!(layers, vec![0], "the low layer");
+    assert_eq!(paused(&w, 8.0), (0, false), "not paused with temporal layers");
+    // One continuous stream: consecutive sequence numbers and PictureIDs although three of four frames (or
+    // every other one) are left out.
+    let (span, missing) = window_loss(r, w.at(secs(8.0)), w.at(secs(20.0)));
+    assert!(missing * 100 <= span, "{missing} of {span} sequence numbers missing");
+    let mut pics: Vec<u16> = r.frames.iter().filter(|(at, _, _)| *at >= w.at(secs(8.0))).map(|f| f.1).collect();
+    pics.sort();
+    pics.dedup();
+    let gaps = pics.windows(2).filter(|p| p[1] != p[0] + 1).count();
+    assert!(gaps * 100 <= pics.len(), "PictureIDs continuous: {gaps} gaps in {} frames", pics.len());
+    // Without temporal layers the same link pauses the video.
+    let w = run(false);
+    let (_, n) = layers_between(video_from(&w, "bob", "alice"), w.at(secs(8.0)), w.at(secs(20.0)));
+    assert_eq!(n, 0, "paused without temporal layers");
+    assert!(paused(&w, 0.0).1, "and bob was told");
+}

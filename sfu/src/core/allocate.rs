@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
 
-use super::allocator::{Decision, Demand, Priority, allocate};
+use super::allocator::{Choice, Decision, Demand, Priority, allocate};
 use super::layers::MAX_LAYERS;
 use super::shard::{Shard, Transmitter};
 use super::tracks::DownState;
@@ -96,7 +96,8 @@ impl Shard {
             };
             // A video a moderator stopped is not forwarded: it must not take budget from the others.
             let max_layer = if up.blocked { None } else { dt.wanted };
-            demands.push(Demand { priority, layers: up.usable_layers(now), max_layer, current: dt.current });
+            let current = dt.current.map(|spatial| Choice { spatial, temporal: dt.temporal.current() });
+            demands.push(Demand { priority, layers: up.usable_layers(now), max_layer, current });
             dts.push(i);
         }
         let budget = p.delivery.budget(now, p.estimate_bps);
@@ -109,7 +110,11 @@ impl Shard {
         for (k, &i) in dts.iter().enumerate() {
             let dt = &mut p.downtracks[i];
             let (target, paused) = match decisions[k] {
-                Decision::Layer(l) => (Some(l), false),
+                Decision::Layer(c) => {
+                    // Applied at the next frame boundary (down) or layer sync point (up), see `temporal.rs`.
+                    dt.temporal.set_target(c.temporal);
+                    (Some(c.spatial), false)
+                }
                 Decision::NotWanted => (None, false),
                 Decision::Paused => (None, true),
             };

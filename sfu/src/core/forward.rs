@@ -2,11 +2,12 @@
 //!
 //! Per DownTrack, a video packet of spatial layer `s` is
 //! - forwarded when `s` is the layer being forwarded (temporal layers above the DownTrack's limit are skipped,
-//!   leaving no gap);
+//!   leaving no gap; the limit rises only at a layer sync point, see `temporal.rs`);
 //! - the switch point when `s` is the target layer and the packet starts a keyframe (up and down alike: a decoder
 //!   needs a keyframe of the new layer); until then the old layer keeps flowing and a keyframe is asked for;
 //! - dropped otherwise.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::format::CodecConfig;
@@ -14,10 +15,12 @@ use str0m::media::{KeyframeRequestKind, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
 use super::codec::MediaCodec;
+use super::red;
 use super::forwarder::Forwarded;
 use super::shard::{Shard, Transmitter};
 use super::tracks::{CodecMatch, DownState, UpTrackKey};
 use super::types::{ParticipantId, PcTarget, TrackKind};
+use super::temporal::TemporalInfo;
 use super::vp8::{self, Vp8Info};
 
 /// What the forward path knows about one incoming packet.
@@ -25,7 +28,7 @@ use super::vp8::{self, Vp8Info};
 struct PacketInfo {
     spatial: u8,
     keyframe: bool,
-    temporal: u8,
+    temporal: TemporalInfo,
     vp8: Option<Vp8Info>,
 }
 
@@ -74,7 +77,8 @@ impl Shard {
         let up = &mut p.uptracks[up_index];
         let Some((_, codec, codec_match)) = up.codec else { return };
         let layer = &mut up.layers[layer_index];
-        layer.on_packet(now, pkt.payload.len());
+        let info = packet_info(codec, layer.spatial, &pkt.payload);
+        layer.on_packet(now, pkt.payload.len(), info.temporal.tid);
         if up.blocked {
             // Stopped by a moderator: nothing reaches the subscribers or the speaker detection.
             self.stats.dropped_blocked += 1;
@@ -82,7 +86,6 @@ impl Shard {
         }
         let key = UpTrackKey { publisher, mid: up.mid };
         let kind = up.kind;
-        let info = packet_info(codec, layer.spatial, &pkt.payload);
         let subscribers = std::mem::take(&mut up.subscribers);
         let room = p.room.clone();
 
@@ -97,6 +100,7 @@ impl Shard {
         ext.video_orientation = pkt.header.ext_vals.video_orientation;
 
         let mut want_keyframe = false;
+        let mut primary: Option<Option<Arc<[u8]>>> = None;
         for r in &subscribers {
             self.current = Some(r.subscriber);
             let Some(s) = self.participants.get_mut(&r.subscriber) else { continue };
@@ -107,12 +111,9 @@ impl Shard {
             if kind == TrackKind::Video {
                 let Some(target) = dt.target else { continue };
                 if dt.current == Some(info.spatial) {
-                    // The layer being forwarded keeps flowing until a switch happens.
-                    if info.temporal > dt.max_temporal {
-                        dt.forwarder.skip(*pkt.seq_no);
-                        if let Some(v) = &info.vp8 {
-                            dt.vp8.drop_frame(v);
-                        }
+                    // The layer being forwarded keeps flowing until a switch happens; temporal layers above the
+                    // DownTrack's limit are left out without a gap.
+                    if !dt.admit_temporal(info.temporal, info.vp8.as_ref(), *pkt.seq_no) {
                         continue;
                     }
                 } else if target == info.spatial {
@@ -129,12 +130,12 @@ impl Shard {
                     continue;
                 }
             }
-            let out_pt = match dt.pt_map {
-                Some((i, o)) if i == pt => o,
+            let (out_pt, strip_red) = match dt.pt_map {
+                Some((i, o, strip)) if i == pt => (o, strip),
                 _ => match pt_for(s.subscriber.codec_config(), codec_match) {
-                    Some(o) => {
-                        dt.pt_map = Some((pt, o));
-                        o
+                    Some((o, strip)) => {
+                        dt.pt_map = Some((pt, o, strip));
+                        (o, strip)
                     }
                     None => {
                         self.stats.dropped_unknown_codec += 1;
@@ -153,7 +154,20 @@ impl Shard {
             let Some(out_ssrc) = dt.ssrc else { continue };
             let mut api = s.subscriber.direct_api();
             let Some(stream) = api.stream_tx(&out_ssrc) else { continue };
-            let mut write = RtpWrite::new(out_pt, seq.into(), ts, now, pkt.payload.clone())
+            let payload = if strip_red {
+                // RED from the publisher, plain Opus for this subscriber: the primary block alone (one copy per
+                // incoming packet, shared by every such subscriber).
+                match primary.get_or_insert_with(|| red::primary(&pkt.payload).map(|r| Arc::from(&pkt.payload[r]))) {
+                    Some(p) => p.clone(),
+                    None => {
+                        self.stats.dropped_unknown_codec += 1;
+                        continue;
+                    }
+                }
+            } else {
+                pkt.payload.clone()
+            };
+            let mut write = RtpWrite::new(out_pt, seq.into(), ts, now, payload)
                 .marker(pkt.header.marker)
                 .nackable(kind == TrackKind::Video)
                 .ext_vals(ext.clone());
@@ -197,32 +211,43 @@ fn packet_info(codec: MediaCodec, spatial: u8, payload: &[u8]) -> PacketInfo {
     match codec {
         MediaCodec::Vp8 => {
             let v = Vp8Info::parse(payload);
-            PacketInfo {
-                spatial,
-                keyframe: v.is_some_and(|v| v.keyframe),
-                temporal: v.map(|v| v.temporal()).unwrap_or(0),
-                vp8: v,
-            }
+            let keyframe = v.is_some_and(|v| v.keyframe);
+            let temporal = TemporalInfo {
+                frame_start: v.is_some_and(|v| v.frame_start),
+                keyframe,
+                tid: v.map(|v| v.temporal()).unwrap_or(0),
+                layer_sync: v.is_some_and(|v| v.layer_sync),
+            };
+            PacketInfo { spatial, keyframe, temporal, vp8: v }
         }
-        c => PacketInfo { spatial, keyframe: super::codec::starts_keyframe(c, payload), temporal: 0, vp8: None },
+        c => {
+            let keyframe = super::codec::starts_keyframe(c, payload);
+            PacketInfo { spatial, keyframe, temporal: TemporalInfo { keyframe, ..Default::default() }, vp8: None }
+        }
     }
 }
 
-/// The codec behind an incoming payload type.
+/// The codec behind an incoming payload type (a RED payload type counts as its primary codec, marked `red`).
 fn codec_of(config: &CodecConfig, pt: Pt) -> Option<(MediaCodec, CodecMatch)> {
-    let params = config.find(|p| p.pt() == pt)?;
+    let params = config.find(|p| p.pt() == pt || p.red() == Some(pt))?;
     let spec = params.spec();
     Some((
         MediaCodec::from_str0m(spec.codec),
-        CodecMatch { codec: spec.codec, packetization_mode: spec.format.packetization_mode },
+        CodecMatch { codec: spec.codec, packetization_mode: spec.format.packetization_mode, red: params.red() == Some(pt) },
     ))
 }
 
-/// The subscriber's payload type for a codec.
-fn pt_for(config: &CodecConfig, m: CodecMatch) -> Option<Pt> {
+/// The subscriber's payload type for a codec, and whether RED must be stripped to the primary block: RED passes
+/// through to a subscriber that negotiated RED for the codec; one that did not gets the primary codec alone.
+pub(crate) fn pt_for(config: &CodecConfig, m: CodecMatch) -> Option<(Pt, bool)> {
+    if m.red
+        && let Some(red) = config.find(|p| p.spec().codec == m.codec && p.red().is_some()).and_then(|p| p.red())
+    {
+        return Some((red, false));
+    }
     let exact = config.find(|p| {
         let s = p.spec();
         s.codec == m.codec && s.format.packetization_mode == m.packetization_mode
     });
-    exact.or_else(|| config.find(|p| p.spec().codec == m.codec)).map(|p| p.pt())
+    exact.or_else(|| config.find(|p| p.spec().codec == m.codec)).map(|p| (p.pt(), m.red))
 }

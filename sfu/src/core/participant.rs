@@ -16,7 +16,8 @@ use super::types::{ParticipantId, PcTarget, RoomId, TrackKind};
 /// Bandwidth a subscriber is assumed to have before its estimate comes in.
 pub const INITIAL_ESTIMATE_BPS: u64 = 1_500_000;
 
-/// The str0m configuration of every SFU-side connection: ICE-lite, RTP mode, Opus/VP8/H264.
+/// The str0m configuration of every SFU-side connection: ICE-lite, RTP mode, Opus (with RFC 2198 RED where the
+/// browser offers it) / VP8 / H264.
 pub fn rtc_config() -> RtcConfig {
     static CRYPTO: std::sync::Once = std::sync::Once::new();
     CRYPTO.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
@@ -24,7 +25,9 @@ pub fn rtc_config() -> RtcConfig {
         .set_ice_lite(true)
         .set_rtp_mode(true)
         .clear_codecs()
-        .enable_opus(true, false)
+        // RED (`red/48000/2`) is negotiated only when the other side offers or accepts it; str0m lists it before
+        // Opus, which makes Chrome send it. The SFU forwards RED as it arrives (`forward.rs`).
+        .enable_opus(true, true)
         .enable_vp8(true)
         .enable_h264(true)
         // Stats twice a second: NACK counters for the metrics, and the send rate and loss that bound the

@@ -16,6 +16,9 @@ pub struct Vp8Info {
     pub tl0_pic_idx: Option<u8>,
     /// Temporal layer; `None` when the sender does not signal temporal layers (treat as 0).
     pub tid: Option<u8>,
+    /// Y bit: this frame references only temporal layer 0 frames, so a receiver can start decoding its temporal
+    /// layer here (a temporal up-switch point).
+    pub layer_sync: bool,
 }
 
 impl Vp8Info {
@@ -48,6 +51,7 @@ impl Vp8Info {
                 let b = *p.get(i)?;
                 if ext & 0x20 != 0 {
                     info.tid = Some(b >> 6);
+                    info.layer_sync = b & 0x20 != 0;
                 }
                 i += 1;
             }
@@ -141,18 +145,23 @@ pub fn patch(payload: &[u8], picture_id: Option<u16>, tl0: Option<u8>) -> Option
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// X=1, I (15-bit pic), L, T with tid; then the VP8 header byte.
     pub(crate) fn desc(start: bool, pic: u16, tl0: u8, tid: u8, key: bool) -> Vec<u8> {
+        desc_sync(start, pic, tl0, tid, false, key)
+    }
+
+    /// As [`desc`], with the Y (layer sync) bit.
+    pub(crate) fn desc_sync(start: bool, pic: u16, tl0: u8, tid: u8, sync: bool, key: bool) -> Vec<u8> {
         vec![
             0x80 | if start { 0x10 } else { 0 },
             0xe0,
             0x80 | (pic >> 8) as u8,
             pic as u8,
             tl0,
-            tid << 6,
+            tid << 6 | if sync { 0x20 } else { 0 },
             if key { 0x00 } else { 0x01 },
         ]
     }
@@ -160,7 +169,11 @@ mod tests {
     #[test]
     fn parses_chrome_descriptors() {
         let i = Vp8Info::parse(&desc(true, 0x1234, 7, 2, true)).unwrap();
-        assert_eq!(i, Vp8Info { frame_start: true, keyframe: true, picture_id: Some((0x1234, true)), tl0_pic_idx: Some(7), tid: Some(2) });
+        assert_eq!(
+            i,
+            Vp8Info { frame_start: true, keyframe: true, picture_id: Some((0x1234, true)), tl0_pic_idx: Some(7), tid: Some(2), layer_sync: false }
+        );
+        assert!(Vp8Info::parse(&desc_sync(true, 9, 7, 1, true, false)).unwrap().layer_sync);
         let i = Vp8Info::parse(&desc(false, 5, 1, 0, true)).unwrap();
         assert!(!i.frame_start && !i.keyframe);
         // Minimal descriptor, no extension.

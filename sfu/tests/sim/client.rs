@@ -36,6 +36,10 @@ pub struct Received {
     /// Video: per packet, when it arrived, the publisher's layer it came from (payload byte 2) and whether it
     /// starts a keyframe.
     pub layers: Vec<(Instant, u8, bool)>,
+    /// Video with temporal layers: per frame start, when it arrived, its PictureID and temporal layer.
+    pub frames: Vec<(Instant, u16, u8)>,
+    /// Audio: payload type and payload of every packet.
+    pub audio: Vec<(u8, Vec<u8>)>,
 }
 
 impl Sender {
@@ -61,6 +65,20 @@ pub struct SendLayer {
     keyframe_asked: bool,
     pub active: bool,
     pub sent: u64,
+    /// Frames since the last keyframe (the temporal pattern restarts at each keyframe), PictureID, TL0PICIDX.
+    since_key: u64,
+    picture_id: u16,
+    tl0: u8,
+}
+
+/// Chrome's VP8 temporal pattern with three layers: (TID, layer sync) per frame after a keyframe. TL1 frames and
+/// the TL2 frame right after TL0 reference TL0 only.
+pub const TEMPORAL_PATTERN: [(u8, bool); 4] = [(0, false), (2, true), (1, true), (2, false)];
+
+/// Offset of the VP8 payload header in the simulated payloads: right after a one-byte descriptor, or after the
+/// six-byte one with PictureID, TL0PICIDX and TID. The byte after the header names the spatial layer.
+pub fn vp8_header_at(payload: &[u8]) -> usize {
+    if payload.first().is_some_and(|b| b & 0x80 != 0) { 6 } else { 1 }
 }
 
 pub struct Sender {
@@ -88,10 +106,12 @@ pub struct Client {
     pub connected_pub: bool,
     pub connected_sub: bool,
     pub publishing: bool,
+    /// Video is sent with VP8 temporal layers ([`TEMPORAL_PATTERN`]); set before [`Client::publish_offer`].
+    pub temporal_layers: bool,
 }
 
-fn config() -> RtcConfig {
-    RtcConfig::new().set_rtp_mode(true).clear_codecs().enable_opus(true, false).enable_vp8(true)
+fn config(red: bool) -> RtcConfig {
+    RtcConfig::new().set_rtp_mode(true).clear_codecs().enable_opus(true, red).enable_vp8(true)
 }
 
 impl Client {
@@ -102,8 +122,19 @@ impl Client {
     }
 
     pub fn with_addrs(name: &str, pub_addr: SocketAddr, sub_addr: SocketAddr, now: Instant) -> Self {
-        let mut publisher = config().build(now);
-        let mut subscriber = config().build(now);
+        Self::build(name, pub_addr, sub_addr, now, false)
+    }
+
+    /// As [`Client::new`], both connections offering or accepting RFC 2198 RED for Opus (as Chrome does).
+    pub fn new_red(name: &str, index: u16, now: Instant) -> Self {
+        let pub_addr: SocketAddr = format!("127.0.0.1:{}", 20_000 + index * 2).parse().unwrap();
+        let sub_addr: SocketAddr = format!("127.0.0.1:{}", 20_001 + index * 2).parse().unwrap();
+        Self::build(name, pub_addr, sub_addr, now, true)
+    }
+
+    fn build(name: &str, pub_addr: SocketAddr, sub_addr: SocketAddr, now: Instant, red: bool) -> Self {
+        let mut publisher = config(red).build(now);
+        let mut subscriber = config(red).build(now);
         publisher.add_local_candidate(Candidate::host(pub_addr, "udp").unwrap());
         subscriber.add_local_candidate(Candidate::host(sub_addr, "udp").unwrap());
         Client {
@@ -119,6 +150,7 @@ impl Client {
             connected_pub: false,
             connected_sub: false,
             publishing: false,
+            temporal_layers: false,
         }
     }
 
@@ -145,6 +177,9 @@ impl Client {
             keyframe_asked: false,
             active: true,
             sent: 0,
+            since_key: 0,
+            picture_id: 0,
+            tl0: 0,
         };
         let video_layers = if simulcast {
             SIMULCAST.iter().enumerate().map(|(i, (rid, n, size))| layer(Some(Rid::from(*rid)), i as u8, *n, *size)).collect()
@@ -223,18 +258,19 @@ impl Client {
     }
 
     fn send_media(&mut self, now: Instant) {
+        let temporal_layers = self.temporal_layers;
         for i in 0..self.senders.len() {
             let s = &mut self.senders[i];
             while s.next_at <= now {
-                let pt = self
+                let params = self
                     .publisher
                     .codec_config()
                     .find(|p| match s.kind {
                         MediaKind::Audio => p.spec().codec == Codec::Opus,
                         MediaKind::Video => p.spec().codec == Codec::Vp8,
                     })
-                    .unwrap()
-                    .pt();
+                    .unwrap();
+                let (pt, red_pt) = (params.pt(), params.red());
                 let mut api = self.publisher.direct_api();
                 match s.kind {
                     MediaKind::Audio => {
@@ -245,7 +281,24 @@ impl Client {
                         let mut ext = ExtensionValues::default();
                         ext.audio_level = Some(s.level);
                         ext.voice_activity = Some(s.level > -50);
-                        let w = RtpWrite::new(pt, l.seq.into(), s.ts, now, vec![0xfc; 80]).marker(true).ext_vals(ext);
+                        // An Opus frame numbered by its sequence number; with RED the previous frame rides along
+                        // (one redundant block, 960 ticks back), as Chrome sends it.
+                        let frame = |seq: u64| {
+                            let mut f = vec![0xfc; 80];
+                            f[1] = seq as u8;
+                            f
+                        };
+                        let (wpt, payload) = match red_pt {
+                            Some(red) => {
+                                let ts_len: u32 = (960 << 10) | 80;
+                                let mut p = vec![0x80 | *pt, (ts_len >> 16) as u8, (ts_len >> 8) as u8, ts_len as u8, *pt];
+                                p.extend(frame(l.seq - 1));
+                                p.extend(frame(l.seq));
+                                (red, p)
+                            }
+                            None => (pt, frame(l.seq)),
+                        };
+                        let w = RtpWrite::new(wpt, l.seq.into(), s.ts, now, payload).marker(true).ext_vals(ext);
                         tx.write_rtp(w);
                         s.sent += 1;
                         s.next_at += AUDIO_EVERY;
@@ -257,13 +310,37 @@ impl Client {
                         for l in s.layers.iter_mut().filter(|l| l.active) {
                             let keyframe = periodic || l.keyframe_asked;
                             l.keyframe_asked = false;
+                            if keyframe {
+                                l.since_key = 0;
+                            }
+                            let (tid, sync) = TEMPORAL_PATTERN[(l.since_key % 4) as usize];
+                            l.since_key += 1;
+                            l.picture_id = (l.picture_id + 1) & 0x7fff;
+                            if tid == 0 {
+                                l.tl0 = l.tl0.wrapping_add(1);
+                            }
                             let Some(tx) = api.stream_tx_by_mid(s.mid, l.rid) else { continue };
                             for k in 0..l.packets_per_frame {
                                 l.seq += 1;
                                 let mut payload = vec![0u8; l.packet_size];
-                                payload[0] = if k == 0 { 0x10 } else { 0x00 };
-                                payload[1] = if keyframe { 0x00 } else { 0x01 };
-                                payload[2] = l.spatial;
+                                let start = if k == 0 { 0x10 } else { 0x00 };
+                                let h = if temporal_layers {
+                                    // X; I (15-bit PictureID), L, T.
+                                    payload[..6].copy_from_slice(&[
+                                        0x80 | start,
+                                        0xe0,
+                                        0x80 | (l.picture_id >> 8) as u8,
+                                        l.picture_id as u8,
+                                        l.tl0,
+                                        tid << 6 | if sync { 0x20 } else { 0 },
+                                    ]);
+                                    6
+                                } else {
+                                    payload[0] = start;
+                                    1
+                                };
+                                payload[h] = if keyframe { 0x00 } else { 0x01 };
+                                payload[h + 1] = l.spatial;
                                 tx.write_rtp(
                                     RtpWrite::new(pt, l.seq.into(), s.ts, now, payload)
                                         .marker(k == l.packets_per_frame - 1)
@@ -317,9 +394,18 @@ impl Client {
                             r.first_payload = p.payload.to_vec();
                             r.first_at = Some(now);
                         }
-                        if kind == Some(MediaKind::Video) && p.payload.len() > 2 {
-                            let key = p.payload[0] & 0x10 != 0 && p.payload[1] & 0x01 == 0;
-                            r.layers.push((now, p.payload[2], key));
+                        if kind == Some(MediaKind::Audio) {
+                            r.audio.push((*p.header.payload_type, p.payload.to_vec()));
+                        }
+                        let h = vp8_header_at(&p.payload);
+                        if kind == Some(MediaKind::Video) && p.payload.len() > h + 1 {
+                            let start = p.payload[0] & 0x10 != 0;
+                            let key = start && p.payload[h] & 0x01 == 0;
+                            r.layers.push((now, p.payload[h + 1], key));
+                            if h == 6 && start {
+                                let pic = u16::from(p.payload[2] & 0x7f) << 8 | u16::from(p.payload[3]);
+                                r.frames.push((now, pic, p.payload[5] >> 6));
+                            }
                         }
                         r.seqs.push(*p.seq_no);
                         if !r.ssrcs.contains(&p.header.ssrc) {

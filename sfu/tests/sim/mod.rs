@@ -80,8 +80,24 @@ impl World {
     /// A new participant joins `room` and publishes audio and video, the video in three simulcast layers when
     /// `simulcast`.
     pub fn join_with(&mut self, name: &str, room: &str, simulcast: bool) -> ParticipantId {
-        let id = ParticipantId(self.clients.len() as u64 + 1);
+        self.join_opts(name, room, simulcast, false)
+    }
+
+    /// A participant whose connections negotiate RFC 2198 RED for Opus joins and publishes audio and video.
+    pub fn join_red(&mut self, name: &str, room: &str) -> ParticipantId {
+        let c = Client::new_red(name, self.clients.len() as u16, self.now);
+        self.join_client(c, room, false)
+    }
+
+    /// As [`World::join_with`], the video with VP8 temporal layers when `temporal`.
+    pub fn join_opts(&mut self, name: &str, room: &str, simulcast: bool, temporal: bool) -> ParticipantId {
         let mut c = Client::new(name, self.clients.len() as u16, self.now);
+        c.temporal_layers = temporal;
+        self.join_client(c, room, simulcast)
+    }
+
+    fn join_client(&mut self, mut c: Client, room: &str, simulcast: bool) -> ParticipantId {
+        let id = ParticipantId(self.clients.len() as u64 + 1);
         self.shard.join(self.now, RoomId(room.into()), id).unwrap();
         let offer = c.publish_offer(simulcast);
         self.clients.push((id, Some(c)));

@@ -1,0 +1,97 @@
+//! Audio through the SFU: RFC 2198 RED negotiated with Opus and forwarded (passed through to subscribers that
+//! negotiated RED, stripped to the primary Opus frame for the others), and what keeps a publisher's audio and
+//! video in sync at the subscriber (one msid stream).
+
+mod sim;
+
+use std::time::Duration;
+
+use plenum_sfu::SfuEvent;
+use plenum_sfu::core::red;
+use str0m::format::Codec;
+use str0m::media::MediaKind;
+
+use sim::World;
+
+const ROOM: &str = "audio";
+
+/// The payload types of an SDP's audio m-line in order, and the payload types of `red` and `opus`.
+fn audio_pts(sdp: &str) -> (Vec<String>, Option<String>, Option<String>) {
+    let mline = sdp.lines().find(|l| l.starts_with("m=audio")).expect("an audio m-line");
+    let pts: Vec<String> = mline.split(' ').skip(3).map(str::to_string).collect();
+    let pt_of = |codec: &str| {
+        sdp.lines()
+            .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+            .find(|l| l.to_ascii_lowercase().contains(&format!(" {codec}/48000/2")))
+            .map(|l| l.split(' ').next().unwrap().to_string())
+    };
+    (pts, pt_of("red"), pt_of("opus"))
+}
+
+fn sdp_event(w: &World, who: &str, answer: bool) -> String {
+    let id = w.id_of(who);
+    w.log
+        .iter()
+        .find_map(|(_, i, e)| match e {
+            SfuEvent::PublisherAnswer(s) if answer && *i == id => Some(s.clone()),
+            SfuEvent::SubscriberOffer(s) if !answer && *i == id => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// The Opus frame the simulated publisher sent with sequence number `seq` (see `sim/client.rs`).
+fn frame_no(frame: &[u8]) -> u8 {
+    assert_eq!(frame.len(), 80, "one whole Opus frame");
+    frame[1]
+}
+
+#[test]
+fn red_is_negotiated_where_offered_and_forwarded_as_each_subscriber_negotiated() {
+    let mut w = World::new(3);
+    w.join_red("alice", ROOM);
+    w.join_red("bob", ROOM);
+    w.join("carol", ROOM);
+    w.run_until(w.at(Duration::from_secs(4)));
+
+    // Alice offered red/48000/2: the SFU's answer keeps it, before Opus (libwebrtc sends RED only then).
+    let (pts, red_pt, opus_pt) = audio_pts(&sdp_event(&w, "alice", true));
+    let (red_pt, opus_pt) = (red_pt.expect("red in the answer"), opus_pt.expect("opus in the answer"));
+    let pos = |pt: &str| pts.iter().position(|p| p == pt).unwrap();
+    assert!(pos(&red_pt) < pos(&opus_pt), "red before opus on the m-line: {pts:?}");
+    assert!(sdp_event(&w, "alice", true).contains(&format!("a=fmtp:{red_pt} {opus_pt}/{opus_pt}")));
+    // The SFU offers RED to every subscriber; bob accepts it, carol (no RED) does not.
+    for who in ["bob", "carol"] {
+        let (_, red, _) = audio_pts(&sdp_event(&w, who, false));
+        assert!(red.is_some(), "RED offered to {who}");
+    }
+    let opus = |who: &str| {
+        let p = w.client(who).subscriber.codec_config().find(|p| p.spec().codec == Codec::Opus).unwrap();
+        (*p.pt(), p.red().map(|r| *r))
+    };
+    let (bob_opus, bob_red) = opus("bob");
+    let (carol_opus, carol_red) = opus("carol");
+    assert!(bob_red.is_some() && carol_red.is_none());
+
+    let sid = w.id_of("alice").to_string();
+    // Bob gets RED as alice sent it: the primary frame and the previous one as redundancy.
+    let bob = &w.client("bob").from_publisher(&sid, MediaKind::Audio)[0].audio;
+    assert!(bob.len() > 100, "{} audio packets", bob.len());
+    for (pt, payload) in bob {
+        assert_eq!(Some(*pt), bob_red, "bob receives the RED payload type");
+        let primary = red::primary(payload).expect("a valid RED payload");
+        let redundant = &payload[5..5 + 80];
+        assert_eq!(frame_no(&payload[primary]), frame_no(redundant).wrapping_add(1));
+    }
+    // Carol gets plain Opus: the primary frames only, every one of them in order.
+    let carol = &w.client("carol").from_publisher(&sid, MediaKind::Audio)[0].audio;
+    assert!(carol.len() > 100);
+    for pair in carol.windows(2) {
+        assert_eq!(pair[0].0, carol_opus);
+        assert_eq!(frame_no(&pair[1].1), frame_no(&pair[0].1).wrapping_add(1));
+    }
+    // A publisher without RED reaches the RED subscriber as plain Opus on its Opus payload type.
+    let sid = w.id_of("carol").to_string();
+    let from_carol = &w.client("bob").from_publisher(&sid, MediaKind::Audio)[0].audio;
+    assert!(from_carol.len() > 100 && from_carol.iter().all(|(pt, p)| *pt == bob_opus && p.len() == 80));
+}
