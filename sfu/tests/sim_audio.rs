@@ -1,10 +1,10 @@
 //! Audio through the SFU: RFC 2198 RED negotiated with Opus and forwarded (passed through to subscribers that
 //! negotiated RED, stripped to the primary Opus frame for the others), and what keeps a publisher's audio and
-//! video in sync at the subscriber (one msid stream).
+//! video in sync at the subscriber (one msid stream, sender reports carrying the publisher's capture times).
 
 mod sim;
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use plenum_sfu::SfuEvent;
 use plenum_sfu::core::red;
@@ -12,6 +12,7 @@ use str0m::format::Codec;
 use str0m::media::MediaKind;
 
 use sim::World;
+use sim::client::VIDEO_CAPTURE_LAG;
 
 const ROOM: &str = "audio";
 
@@ -94,4 +95,41 @@ fn red_is_negotiated_where_offered_and_forwarded_as_each_subscriber_negotiated()
     let sid = w.id_of("carol").to_string();
     let from_carol = &w.client("bob").from_publisher(&sid, MediaKind::Audio)[0].audio;
     assert!(from_carol.len() > 100 && from_carol.iter().all(|(pt, p)| *pt == bob_opus && p.len() == 80));
+}
+
+/// Median of (capture time by the sender reports − arrival time) over the packets that arrived after `from`, in
+/// seconds relative to `epoch`.
+fn capture_offset(captured: &[(Instant, SystemTime)], start: Instant, epoch: SystemTime, from: Duration) -> f64 {
+    let mut v: Vec<f64> = captured
+        .iter()
+        .filter(|(at, _)| *at >= start + from)
+        .map(|(at, c)| c.duration_since(epoch).unwrap().as_secs_f64() - (*at - start).as_secs_f64())
+        .collect();
+    assert!(v.len() > 50, "{} packets with a sender report", v.len());
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[test]
+fn audio_and_video_of_a_publisher_keep_their_capture_distance_at_the_subscriber() {
+    let mut w = World::new(9);
+    w.join("alice", ROOM);
+    w.join("bob", ROOM);
+    w.run_until(w.at(Duration::from_secs(8)));
+    let sid = w.id_of("alice").to_string();
+    let bob = w.client("bob");
+    let audio = bob.from_publisher(&sid, MediaKind::Audio)[0];
+    let video = bob.from_publisher(&sid, MediaKind::Video)[0];
+    // One msid stream for both, so a receiver groups them for synchronisation.
+    assert_eq!(audio.stream_id, video.stream_id);
+    let epoch = SystemTime::UNIX_EPOCH;
+    let a = capture_offset(&audio.captured, w.start, epoch, Duration::from_secs(4));
+    let v = capture_offset(&video.captured, w.start, epoch, Duration::from_secs(4));
+    // Alice's video is captured 60 ms before it is sent, her audio when it is sent; both take the same path, so
+    // by bob's sender reports the video must be 60 ms older than the audio arriving with it. (With the arrival
+    // time at the SFU as wallclock the difference was 0.)
+    let lag = (a - v) * 1000.0;
+    eprintln!("video captured {lag:.1} ms before the audio arriving with it");
+    let want = VIDEO_CAPTURE_LAG.as_secs_f64() * 1000.0;
+    assert!((lag - want).abs() < 10.0, "capture distance {lag:.1} ms, sent with {want} ms");
 }

@@ -88,6 +88,10 @@ impl Shard {
         let kind = up.kind;
         let subscribers = std::mem::take(&mut up.subscribers);
         let room = p.room.clone();
+        // The publisher's capture time on the SFU's clock: subscribers' sender reports keep audio and video in
+        // sync (`lipsync.rs`).
+        let clock = if kind == TrackKind::Audio { 48_000 } else { 90_000 };
+        let wallclock = p.sync.wallclock(now, pkt.last_sender_info.as_ref(), pkt.header.timestamp, clock);
 
         if kind == TrackKind::Audio
             && let (Some(level), Some(r)) = (pkt.header.ext_vals.audio_level, self.rooms.get_mut(&room)) {
@@ -167,7 +171,7 @@ impl Shard {
             } else {
                 pkt.payload.clone()
             };
-            let mut write = RtpWrite::new(out_pt, seq.into(), ts, now, payload)
+            let mut write = RtpWrite::new(out_pt, seq.into(), ts, wallclock, payload)
                 .marker(pkt.header.marker)
                 .nackable(kind == TrackKind::Video)
                 .ext_vals(ext.clone());

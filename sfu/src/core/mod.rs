@@ -9,6 +9,7 @@ mod forward;
 pub mod forwarder;
 pub mod index;
 pub mod layers;
+pub mod lipsync;
 mod membership;
 pub mod participant;
 pub mod probe;

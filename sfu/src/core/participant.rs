@@ -81,6 +81,8 @@ pub struct Participant {
     pub allocated_bps: u64,
     /// When to probe for more bandwidth while the allocation falls short.
     pub probe: super::probe::ProbePlan,
+    /// Maps this publisher's capture times (from its sender reports) onto the SFU's clock for forwarding.
+    pub sync: super::lipsync::SyncClock,
     /// Bounds on the estimate from the last stats interval (loss-free send rate below, delivered rate above).
     pub delivery: super::delivery::DeliveryBounds,
     /// Last cumulative NACK counts per mid: (received from the subscriber, sent to the publisher).
@@ -126,6 +128,7 @@ impl Participant {
             estimate_bps: INITIAL_ESTIMATE_BPS,
             allocated_bps: 0,
             probe: Default::default(),
+            sync: Default::default(),
             delivery: Default::default(),
             nack_counts: Vec::new(),
             link: Default::default(),

@@ -17,6 +17,9 @@ use super::net::Wire;
 pub const AUDIO_EVERY: Duration = Duration::from_millis(20);
 pub const VIDEO_EVERY: Duration = Duration::from_millis(33);
 pub const PACKETS_PER_FRAME: u64 = 3;
+/// A video frame leaves the simulated encoder this long after its capture (the wallclock of its RTP time in the
+/// publisher's sender reports); audio leaves at once. The SFU must keep this distance (`lipsync.rs`).
+pub const VIDEO_CAPTURE_LAG: Duration = Duration::from_millis(60);
 
 /// Simulcast ladder of the simulated publisher: (rid, packets per frame, packet size). At 30 frames/s:
 /// l ≈ 144 kbit/s, m ≈ 432 kbit/s, h ≈ 960 kbit/s of payload.
@@ -40,6 +43,9 @@ pub struct Received {
     pub frames: Vec<(Instant, u16, u8)>,
     /// Audio: payload type and payload of every packet.
     pub audio: Vec<(u8, Vec<u8>)>,
+    /// Per packet after the first sender report: when it arrived, and its capture time by that report (RTP
+    /// time mapped through the report's NTP time).
+    pub captured: Vec<(Instant, std::time::SystemTime)>,
 }
 
 impl Sender {
@@ -342,7 +348,7 @@ impl Client {
                                 payload[h] = if keyframe { 0x00 } else { 0x01 };
                                 payload[h + 1] = l.spatial;
                                 tx.write_rtp(
-                                    RtpWrite::new(pt, l.seq.into(), s.ts, now, payload)
+                                    RtpWrite::new(pt, l.seq.into(), s.ts, now - VIDEO_CAPTURE_LAG, payload)
                                         .marker(k == l.packets_per_frame - 1)
                                         .nackable(true),
                                 );
@@ -396,6 +402,13 @@ impl Client {
                         }
                         if kind == Some(MediaKind::Audio) {
                             r.audio.push((*p.header.payload_type, p.payload.to_vec()));
+                        }
+                        if let Some(sr) = &p.last_sender_info {
+                            let clock = u64::from(sr.rtp_time.denom());
+                            let ticks = p.header.timestamp.wrapping_sub(sr.rtp_time.numer() as u32) as i32;
+                            let d = Duration::from_micros(u64::from(ticks.unsigned_abs()) * 1_000_000 / clock);
+                            let at = if ticks >= 0 { sr.ntp_time + d } else { sr.ntp_time - d };
+                            r.captured.push((now, at));
                         }
                         let h = vp8_header_at(&p.payload);
                         if kind == Some(MediaKind::Video) && p.payload.len() > h + 1 {
