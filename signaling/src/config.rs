@@ -212,6 +212,10 @@ pub struct SfuArgs {
     /// After SIGTERM: no new rooms; how long running ones may go on before the node stops (0s: at once).
     #[arg(long, env = "PLENUM_DRAIN_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    /// Cascading: once this node holds this many participants of one room (as its home node), further
+    /// receive-only participants go to an edge node that relays the room (0: never).
+    #[arg(long, env = "PLENUM_CASCADE_AFTER", default_value_t = 0)]
+    pub cascade_after: u32,
     /// Log format: text or json (one object per line).
     #[arg(long, env = "PLENUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

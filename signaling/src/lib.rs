@@ -132,7 +132,7 @@ impl Server {
                 let (sfu, node) = match cluster.role {
                     cluster::Role::Both => {
                         let sfu = Sfu::start(sfu_config)?;
-                        let node = cluster::sfu_node::SfuNode::start(redis.clone(), sfu.clone(), cluster.zone.clone()).await?;
+                        let node = cluster::sfu_node::SfuNode::start(redis.clone(), sfu.clone(), cluster.zone.clone(), 0).await?;
                         (Some(sfu), Some(node))
                     }
                     cluster::Role::Signaling => (None, None),

@@ -151,6 +151,9 @@ impl Shard {
                 self.remove_participant(id, CloseReason::Left, now, tx);
                 return;
             }
+            ParticipantCommand::RelayOffer(_) => {
+                self.events.push_back((id, error(ErrorCode::Internal, "not a relay leg")));
+            }
         }
         self.process_pending(now, tx);
     }

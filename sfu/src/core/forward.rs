@@ -207,6 +207,9 @@ impl Shard {
             rx.request_keyframe(KeyframeRequestKind::Pli);
             self.stats.keyframe_requests += 1;
             self.drain_conn(key.publisher, PcTarget::Publisher, now, tx);
+        } else if self.relays.is_ghost(key.publisher) {
+            // A relayed track: the request goes upstream to the home node.
+            self.relay_keyframe(key.publisher, ssrc, now, tx);
         }
     }
 }

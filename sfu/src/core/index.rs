@@ -43,6 +43,12 @@ impl DatagramIndex {
         self.by_ufrag.insert(ufrag.as_bytes().into(), key);
     }
 
+    /// Route datagrams from `source` at `local` to `key` before any STUN request arrives from there (a relay leg
+    /// to an ICE-lite home node: the home node only answers checks, and answers carry no USERNAME).
+    pub fn insert_tuple(&mut self, transport: Transport, source: SocketAddr, local: SocketAddr, key: ConnKey) {
+        self.by_tuple.insert((transport, source, local), key);
+    }
+
     /// Route a datagram (or an ICE-TCP frame) from `source` that arrived at `local`.
     pub fn route(&mut self, transport: Transport, source: SocketAddr, local: SocketAddr, data: &[u8]) -> Route {
         if let Some(key) = self.by_tuple.get(&(transport, source, local)) {

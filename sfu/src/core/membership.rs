@@ -44,6 +44,10 @@ impl Shard {
 
     /// Give `subscriber` a DownTrack of `source` (negotiated by the caller's next [`Shard::renegotiate`]).
     pub(crate) fn add_subscription(&mut self, subscriber: ParticipantId, source: UpTrackKey, kind: TrackKind) {
+        // A relayed publisher (cascading) only publishes here.
+        if self.relays.is_ghost(subscriber) {
+            return;
+        }
         let seq = (self.next_rand() % 30_000) as u16;
         let ts = self.next_rand() as u32;
         let Some(s) = self.participants.get_mut(&subscriber) else { return };

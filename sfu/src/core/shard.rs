@@ -103,6 +103,8 @@ pub struct Shard {
     pub(crate) scratch_dts: Vec<usize>,
     pub(crate) scratch_order: Vec<usize>,
     pub(crate) scratch_decisions: Vec<Decision>,
+    /// Cascading: relay legs from home nodes and the ghosts they feed (`relay.rs`).
+    pub(crate) relays: super::relay::Relays,
 }
 
 impl Shard {
@@ -131,6 +133,7 @@ impl Shard {
             scratch_dts: Vec::new(),
             scratch_order: Vec::new(),
             scratch_decisions: Vec::new(),
+            relays: Default::default(),
         }
     }
 
@@ -182,6 +185,9 @@ impl Shard {
         cmd: ParticipantCommand,
         tx: &mut impl Transmitter,
     ) {
+        if self.relays.is_leg(id) {
+            return self.relay_command(now, id, cmd, tx);
+        }
         if !self.participants.contains_key(&id) {
             self.events.push_back((id, error(ErrorCode::NotInRoom, "not in a room on this SFU")));
             return;
@@ -218,6 +224,9 @@ impl Shard {
             Transport::Tcp => Protocol::Tcp,
         };
         let input = Input::Receive(now, Receive { proto, source, destination: self.local, contents });
+        if self.relays.is_leg(key.participant) {
+            return self.relay_input(key.participant, input, now, tx);
+        }
         self.guarded(key.participant, now, tx, |shard, tx| shard.input(key, input, now, tx));
     }
 
@@ -250,10 +259,14 @@ impl Shard {
             });
         }
         self.scratch_ids = due;
+        self.relay_timeouts(now, tx);
     }
 
     /// Remove everyone (shutdown).
     pub fn close_all(&mut self, now: Instant, tx: &mut impl Transmitter) {
+        for id in self.relays.leg_ids() {
+            self.close_relay(id, CloseReason::Shutdown, now, tx);
+        }
         let ids: Vec<ParticipantId> = self.participants.keys().copied().collect();
         for id in ids {
             self.remove_participant(id, CloseReason::Shutdown, now, tx);
@@ -268,10 +281,7 @@ impl Shard {
         let conns = self.participants.values().map(|p| p.next_deadline()).min();
         // Periodic work only matters while someone is here.
         let tick = if self.participants.is_empty() { None } else { self.next_tick };
-        match (conns, tick) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [conns, tick, self.relays.next_deadline()].into_iter().flatten().min()
     }
 
     pub fn poll_event(&mut self) -> Option<(ParticipantId, SfuEvent)> {

@@ -34,6 +34,10 @@ pub struct ShardStats {
     /// Times a publisher was asked to pause or resume simulcast layers.
     pub publisher_layer_changes: u64,
     pub isolated: u64,
+    /// RTP packets received on relay legs from home nodes (cascading).
+    pub relay_packets: u64,
+    /// Keyframe requests sent upstream on relay legs.
+    pub relay_keyframe_requests: u64,
 }
 
 /// The latest link quality of one participant, from str0m's per-stream statistics (about once a second); the

@@ -92,6 +92,9 @@ pub enum ParticipantCommand {
     BlockMedia { media: MediaClass, blocked: bool },
     /// Leave the room: tracks are unpublished for the others and the connections closed.
     Leave,
+    /// Cascading, to a relay leg (see `Sfu::open_relay`): the home node's subscriber offer for the leg. Answered
+    /// by [`SfuEvent::RelayAnswer`]; the tracks it carries are republished in the local room.
+    RelayOffer(String),
 }
 
 /// What [`ParticipantCommand::BlockMedia`] stops: all audio, the camera (video not marked as a screen share), or
@@ -171,6 +174,8 @@ pub enum SfuEvent {
     PublisherLayers { track_id: String, active: Vec<(String, bool)> },
     /// To everyone in a room: the dominant speaker and who is speaking now.
     Speakers { dominant: Option<ParticipantId>, speaking: Vec<ParticipantId> },
+    /// Cascading, from a relay leg: the answer to a [`ParticipantCommand::RelayOffer`], for the home node.
+    RelayAnswer(String),
     /// A command could not be applied; the participant stays in the room.
     Error { code: ErrorCode, message: String },
     /// The participant is no longer in the SFU. Last event for it.

@@ -63,6 +63,12 @@ impl StatsFlusher {
         counter!("plenum_sfu_nacks_received_total").increment(s.nacks_received - l.nacks_received);
         counter!("plenum_sfu_nacks_sent_total").increment(s.nacks_sent - l.nacks_sent);
         counter!("plenum_sfu_retransmissions_total").increment(s.rtx_sent - l.rtx_sent);
+        counter!("plenum_cluster_cascade_packets_total").increment(s.relay_packets - l.relay_packets);
+        counter!("plenum_cluster_cascade_keyframe_requests_total")
+            .increment(s.relay_keyframe_requests - l.relay_keyframe_requests);
+        let (legs, relayed) = shard.relays().counts();
+        gauge!("plenum_cluster_cascade_legs", "worker" => self.worker.clone()).set(legs as f64);
+        gauge!("plenum_cluster_cascade_tracks", "worker" => self.worker.clone()).set(relayed as f64);
         gauge!("plenum_sfu_videos_paused", "worker" => self.worker.clone()).set(s.videos_paused as f64);
         for (_, bps) in shard.estimates() {
             histogram!("plenum_sfu_subscriber_estimate_bps").record(bps as f64);

@@ -155,6 +155,21 @@ impl Sfu {
         self.send(worker, WorkerCmd::Join { room: room.clone(), id: participant, sink })
     }
 
+    /// Cascading: open a relay leg `id` of `room` on the room's worker. It receives the room from its home node
+    /// (drive it with [`ParticipantCommand::RelayOffer`], close it with [`ParticipantCommand::Leave`]) and
+    /// republishes the tracks locally under their publishers' ids. Its events go to `sink`: `RelayAnswer` for the
+    /// home node, ending with `Closed`.
+    pub fn open_relay(&self, room: &RoomId, id: ParticipantId, sink: EventSink) -> Result<(), SfuError> {
+        let worker = self
+            .inner
+            .placement
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .place(room, id)
+            .ok_or(SfuError::AlreadyJoined(id))?;
+        self.send(worker, WorkerCmd::OpenRelay { room: room.clone(), id, sink })
+    }
+
     /// Queue a command for a participant.
     pub fn command(&self, participant: ParticipantId, cmd: ParticipantCommand) -> Result<(), SfuError> {
         let worker = self

@@ -34,6 +34,8 @@ const RECV_CALLS: usize = 16;
 pub(crate) enum WorkerCmd {
     Join { room: RoomId, id: ParticipantId, sink: EventSink },
     Command { id: ParticipantId, cmd: ParticipantCommand },
+    /// Cascading: open a relay leg of `room` (see `core::relay`).
+    OpenRelay { room: RoomId, id: ParticipantId, sink: EventSink },
     Shutdown,
 }
 
@@ -83,6 +85,15 @@ impl Worker {
                         }
                     },
                     WorkerCmd::Command { id, cmd } => self.shard.handle_command(now, id, cmd, &mut tx),
+                    WorkerCmd::OpenRelay { room, id, mut sink } => match self.shard.open_relay(now, room, id) {
+                        Ok(()) => {
+                            self.sinks.insert(id, sink);
+                        }
+                        Err(e) => {
+                            sink(SfuEvent::Closed(CloseReason::Isolated(e.to_string())));
+                            self.placement.lock().unwrap_or_else(|p| p.into_inner()).left(id);
+                        }
+                    },
                     WorkerCmd::Shutdown => {
                         self.shard.close_all(now, &mut tx);
                         tx.flush(&mut self.tcp, self.poll.registry());

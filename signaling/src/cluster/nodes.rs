@@ -35,6 +35,10 @@ pub struct NodeInfo {
     pub zone: Option<String>,
     /// A draining node takes no new room.
     pub draining: bool,
+    /// Cascading: receive-only joins beyond this many participants of one room on this node (its home) go to
+    /// an edge node (0: never).
+    #[serde(default)]
+    pub cascade_after: u32,
     /// Rooms placed on it in the last few seconds (read from `plenum:node:{id}:recent`, not part of the
     /// registration).
     #[serde(default, skip_serializing)]
@@ -172,6 +176,7 @@ mod tests {
             rooms: 0,
             zone: None,
             draining: false,
+            cascade_after: 0,
             recent_rooms: 0,
         }
     }

@@ -14,6 +14,7 @@ use plenum_sfu::{CloseReason, EventSink, ParticipantCommand, ParticipantId, Room
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
+use super::cascade::{self, Seat};
 use super::nodes::{self, NodeInfo};
 use super::placement::{self, Placed};
 use super::wire::{ToSfu, ToSignaling};
@@ -77,8 +78,8 @@ impl RemoteMedia {
     }
 }
 
-impl Media for RemoteMedia {
-    fn join(&self, room: &RoomId, participant: ParticipantId, sink: EventSink) -> Result<(), SfuError> {
+impl RemoteMedia {
+    fn join_as(&self, room: &RoomId, participant: ParticipantId, sink: EventSink, viewer: bool) -> Result<(), SfuError> {
         let (ops, rx) = unbounded_channel();
         {
             let mut parts = lock(&self.inner.participants);
@@ -87,8 +88,18 @@ impl Media for RemoteMedia {
             }
             parts.insert(participant, Entry { ops, sink, node: None });
         }
-        self.inner.runtime.spawn(drive(self.inner.clone(), room.clone(), participant, rx));
+        self.inner.runtime.spawn(drive(self.inner.clone(), room.clone(), participant, viewer, rx));
         Ok(())
+    }
+}
+
+impl Media for RemoteMedia {
+    fn join(&self, room: &RoomId, participant: ParticipantId, sink: EventSink) -> Result<(), SfuError> {
+        self.join_as(room, participant, sink, false)
+    }
+
+    fn join_viewer(&self, room: &RoomId, participant: ParticipantId, sink: EventSink) -> Result<(), SfuError> {
+        self.join_as(room, participant, sink, true)
     }
 
     fn command(&self, participant: ParticipantId, cmd: ParticipantCommand) -> Result<(), SfuError> {
@@ -111,15 +122,31 @@ impl Inner {
         }
     }
 
-    /// The room's node: as recorded if that node lives, else the live, non-draining node with the most headroom.
-    async fn place(&self, room: &RoomId) -> Result<String, ClusterError> {
+    /// The node of a join: the room's home node (as recorded if that node lives, else the live, non-draining node
+    /// with the most headroom), or for a `viewer` beyond the home node's `cascade_after` the room's edge node
+    /// (`Some(home)` with it).
+    async fn place(&self, room: &RoomId, viewer: bool) -> Result<(String, Option<String>), ClusterError> {
         let mut conn = self.redis.conn.clone();
         let live = nodes::live(&mut conn).await?;
-        let candidate = nodes::pick(&live, self.zone.as_deref()).map(|n| n.id.clone());
+        let home = self.place_home(room, &live, &mut conn).await?;
+        let limit = live.iter().find(|n| n.id == home).map_or(0, |n| n.cascade_after);
+        let others: Vec<NodeInfo> = live.iter().filter(|n| n.id != home).cloned().collect();
+        let candidate = nodes::pick(&others, self.zone.as_deref()).map(|n| n.id.clone());
+        match cascade::seat(&mut conn, &room.0, &home, limit, viewer, candidate.as_deref()).await? {
+            Seat::Home(node) => Ok((node, None)),
+            Seat::Edge { node, home } => {
+                counter!("plenum_cluster_cascade_seats_total", "node" => node.clone()).increment(1);
+                Ok((node, Some(home)))
+            }
+        }
+    }
+
+    async fn place_home(&self, room: &RoomId, live: &[NodeInfo], conn: &mut redis::aio::ConnectionManager) -> Result<String, ClusterError> {
+        let candidate = nodes::pick(live, self.zone.as_deref()).map(|n| n.id.clone());
         let placed = match candidate {
-            Some(candidate) => placement::place(&mut conn, &room.0, &candidate).await?,
+            Some(candidate) => placement::place(conn, &room.0, &candidate).await?,
             // Every node drains: a room that runs somewhere may still get newcomers.
-            None => match placement::recorded(&mut conn, &room.0).await? {
+            None => match placement::recorded(conn, &room.0).await? {
                 Some(node) if live.iter().any(|n| n.id == node) => Placed::Existing(node),
                 _ => return Err(ClusterError::NoNode),
             },
@@ -143,9 +170,10 @@ async fn drive(
     inner: Arc<Inner>,
     room: RoomId,
     participant: ParticipantId,
+    viewer: bool,
     mut ops: UnboundedReceiver<ParticipantCommand>,
 ) {
-    let node = match inner.place(&room).await {
+    let (node, home) = match inner.place(&room, viewer).await {
         Ok(node) => node,
         Err(e) => {
             tracing::warn!(%participant, room = %room, "cannot place the room: {e}");
@@ -160,7 +188,7 @@ async fn drive(
     }
     let stream = sfu_inbox(&node);
     let mut conn = inner.redis.conn.clone();
-    let mut msg = ToSfu::Join { room, participant, reply_to: inner.id.clone() };
+    let mut msg = ToSfu::Join { room, participant, reply_to: inner.id.clone(), home };
     loop {
         let leave = matches!(msg, ToSfu::Command { cmd: ParticipantCommand::Leave, .. });
         if let Err(e) = xadd_json(&mut conn, &stream, &msg).await {

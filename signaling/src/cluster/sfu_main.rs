@@ -45,7 +45,7 @@ pub async fn run(args: SfuArgs, signals: impl futures_util::Stream<Item = ()> + 
         ice_tcp: args.ice_tcp,
         initial_estimate_bps: None,
     })?;
-    let node = SfuNode::start(redis, sfu.clone(), args.zone.clone()).await?;
+    let node = SfuNode::start(redis, sfu.clone(), args.zone.clone(), args.cascade_after).await?;
     let (draining_tx, draining) = watch::channel(false);
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))

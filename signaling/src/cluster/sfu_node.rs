@@ -1,7 +1,7 @@
 //! The media side of a cluster: an [`Sfu`] driven through Redis. It registers itself (heartbeat every second with
 //! its load), reads commands from its stream `plenum:sfu:{id}:in`, sends each participant's events to the stream
 //! of the signaling node that joined it, keeps the records of the rooms it hosts alive and releases them when they
-//! empty.
+//! empty. As a cascading edge it also runs the rooms' relay legs ([`super::cascade`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +13,7 @@ use plenum_sfu::{CloseReason, ErrorCode, ParticipantCommand, ParticipantId, Room
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
+use super::cascade::{self, Edges, ToHome};
 use super::nodes::{self, LoadRates, NodeInfo};
 use super::wire::{ToSfu, ToSignaling};
 use super::{ClusterError, HEARTBEAT, Redis, placement, sfu_inbox, signaling_inbox, xadd_json, xread};
@@ -30,6 +31,9 @@ struct Inner {
     sfu: Sfu,
     redis: Redis,
     zone: Option<String>,
+    /// See [`NodeInfo::cascade_after`].
+    cascade_after: u32,
+    edges: Edges,
     draining: AtomicBool,
     /// Rooms hosted here and their participants.
     rooms: Mutex<HashMap<RoomId, HashSet<ParticipantId>>>,
@@ -45,13 +49,17 @@ pub struct SfuNode {
 
 impl SfuNode {
     /// Number the node, register it and start serving its stream.
-    pub async fn start(redis: Redis, sfu: Sfu, zone: Option<String>) -> Result<SfuNode, ClusterError> {
-        let id = format!("sfu-{}", redis.next_number("sfu").await?);
+    /// `cascade_after`: see [`NodeInfo::cascade_after`].
+    pub async fn start(redis: Redis, sfu: Sfu, zone: Option<String>, cascade_after: u32) -> Result<SfuNode, ClusterError> {
+        let number = redis.next_number("sfu").await?;
+        let id = format!("sfu-{number}");
         let inner = Arc::new(Inner {
+            edges: Edges::new(&id, number),
             id,
             sfu,
             redis,
             zone,
+            cascade_after,
             draining: AtomicBool::new(false),
             rooms: Mutex::default(),
             reply_to: Mutex::default(),
@@ -60,10 +68,14 @@ impl SfuNode {
         let mut conn = inner.redis.conn.clone();
         nodes::register(&mut conn, &inner.info(&mut rates)).await?;
         let inbox_conn = inner.redis.dedicated().await?;
+        let relay_conn = inner.redis.dedicated().await?;
         let (events_tx, events_rx) = unbounded_channel();
+        let (home_tx, home_rx) = unbounded_channel();
         let tasks = vec![
-            tokio::spawn(serve_inbox(inner.clone(), inbox_conn, events_tx)),
+            tokio::spawn(serve_inbox(inner.clone(), inbox_conn, events_tx, home_tx)),
             tokio::spawn(send_events(inner.clone(), events_rx)),
+            tokio::spawn(serve_relay_events(inner.clone(), relay_conn)),
+            tokio::spawn(send_to_home(inner.clone(), home_rx)),
             tokio::spawn(heartbeat(inner.clone(), rates)),
         ];
         tracing::info!(node = %inner.id, media = ?inner.sfu.media_addrs(), "SFU node registered");
@@ -118,13 +130,19 @@ impl Inner {
             rooms: load.rooms,
             zone: self.zone.clone(),
             draining: self.draining.load(Ordering::Relaxed),
+            cascade_after: self.cascade_after,
             recent_rooms: 0,
         }
     }
 
-    fn handle(&self, msg: ToSfu, events: &UnboundedSender<Outgoing>) -> Option<RoomId> {
+    /// Apply one message; a join returns its room and whether this node hosts it (not an edge of it).
+    fn handle(&self, msg: ToSfu, events: &UnboundedSender<Outgoing>, to_home: &UnboundedSender<ToHome>) -> Option<(RoomId, bool)> {
         match msg {
-            ToSfu::Join { room, participant, reply_to } => {
+            ToSfu::Join { room, participant, reply_to, home } => {
+                let edge_of = home.filter(|h| *h != self.id);
+                if let Some(home) = &edge_of {
+                    self.edges.ensure(&self.sfu, &room, home, to_home);
+                }
                 let tx = events.clone();
                 let (sink_room, sink_reply) = (room.clone(), reply_to.clone());
                 let sink = Box::new(move |event: SfuEvent| {
@@ -149,7 +167,8 @@ impl Inner {
                     return None;
                 }
                 counter!("plenum_cluster_node_joins_total").increment(1);
-                Some(room)
+                let hosted = edge_of.is_none() && !self.edges.is_edge_of(&room);
+                Some((room, hosted))
             }
             ToSfu::Command { participant, cmd } => {
                 let leave = matches!(cmd, ParticipantCommand::Leave);
@@ -176,12 +195,23 @@ impl Inner {
         false
     }
 
+    /// Rooms hosted here (not those this node is an edge of).
     fn hosted_rooms(&self) -> Vec<String> {
-        lock(&self.rooms).keys().map(|r| r.0.clone()).collect()
+        let edges = self.edges.rooms();
+        lock(&self.rooms).keys().map(|r| r.0.clone()).filter(|r| !edges.contains(r)).collect()
+    }
+
+    fn seats(&self, room: &RoomId) -> usize {
+        lock(&self.rooms).get(room).map_or(0, |m| m.len())
     }
 }
 
-async fn serve_inbox(inner: Arc<Inner>, mut conn: redis::aio::ConnectionManager, events: UnboundedSender<Outgoing>) {
+async fn serve_inbox(
+    inner: Arc<Inner>,
+    mut conn: redis::aio::ConnectionManager,
+    events: UnboundedSender<Outgoing>,
+    to_home: UnboundedSender<ToHome>,
+) {
     let stream = sfu_inbox(&inner.id);
     let mut last = "0-0".to_owned();
     let mut records = inner.redis.conn.clone();
@@ -192,10 +222,13 @@ async fn serve_inbox(inner: Arc<Inner>, mut conn: redis::aio::ConnectionManager,
                     last = id;
                     match serde_json::from_str::<ToSfu>(&body) {
                         Ok(msg) => {
-                            if let Some(room) = inner.handle(msg, &events)
-                                && let Err(e) = placement::refresh(&mut records, &inner.id, &[room.0]).await
-                            {
+                            let Some((room, hosted)) = inner.handle(msg, &events, &to_home) else { continue };
+                            if hosted && let Err(e) = placement::refresh(&mut records, &inner.id, &[room.0.clone()]).await {
                                 tracing::warn!(node = %inner.id, "cannot record the room: {e}");
+                            }
+                            let seats = inner.seats(&room);
+                            if let Err(e) = cascade::report_seats(&mut records, &inner.id, &room.0, seats).await {
+                                tracing::warn!(node = %inner.id, "cannot report seats: {e}");
                             }
                         }
                         Err(e) => tracing::warn!(node = %inner.id, "bad message in {stream}: {e}"),
@@ -218,10 +251,25 @@ async fn send_events(inner: Arc<Inner>, mut rx: UnboundedReceiver<Outgoing>) {
         if let Err(e) = xadd_json(&mut conn, &signaling_inbox(&out.reply_to), &msg).await {
             tracing::warn!(node = %inner.id, participant = %out.participant, "cannot send an event: {e}");
         }
-        if closed
-            && inner.closed(&out.room, out.participant)
-            && let Err(e) = placement::release(&mut conn, &inner.id, &out.room.0).await
-        {
+        if !closed {
+            continue;
+        }
+        let emptied = inner.closed(&out.room, out.participant);
+        let seats = inner.seats(&out.room);
+        if let Err(e) = cascade::report_seats(&mut conn, &inner.id, &out.room.0, seats).await {
+            tracing::warn!(node = %inner.id, "cannot report seats: {e}");
+        }
+        if !emptied {
+            continue;
+        }
+        let released = if inner.edges.is_edge_of(&out.room) {
+            // The last viewer of a relayed room left: the leg goes, and with it the edge record.
+            inner.edges.close(&inner.sfu, &out.room);
+            cascade::keep_edges(&mut conn, &inner.id, &[out.room.0.clone()], true).await
+        } else {
+            placement::release(&mut conn, &inner.id, &out.room.0).await
+        };
+        if let Err(e) = released {
             tracing::warn!(node = %inner.id, room = %out.room, "cannot release the room: {e}");
         }
     }
@@ -244,6 +292,49 @@ async fn heartbeat(inner: Arc<Inner>, mut rates: LoadRates) {
         }
         if let Err(e) = placement::refresh(&mut conn, &inner.id, &inner.hosted_rooms()).await {
             tracing::warn!(node = %inner.id, "room records not refreshed: {e}");
+        }
+        if let Err(e) = cascade::keep_edges(&mut conn, &inner.id, &inner.edges.rooms(), false).await {
+            tracing::warn!(node = %inner.id, "edge records not refreshed: {e}");
+        }
+        let counts: Vec<(String, usize)> = lock(&inner.rooms).iter().map(|(r, m)| (r.0.clone(), m.len())).collect();
+        for (room, count) in counts {
+            if let Err(e) = cascade::report_seats(&mut conn, &inner.id, &room, count).await {
+                tracing::warn!(node = %inner.id, "seats not reported: {e}");
+                break;
+            }
+        }
+    }
+}
+
+/// Cascading: the home nodes' events for this node's relay legs (`plenum:sig:{this node}:in`).
+async fn serve_relay_events(inner: Arc<Inner>, mut conn: redis::aio::ConnectionManager) {
+    let stream = signaling_inbox(&inner.id);
+    let mut last = "0-0".to_owned();
+    loop {
+        match xread(&mut conn, &stream, &last, HEARTBEAT).await {
+            Ok(entries) => {
+                for (id, body) in entries {
+                    last = id;
+                    match serde_json::from_str::<ToSignaling>(&body) {
+                        Ok(msg) => inner.edges.from_home(&inner.sfu, msg.participant, msg.event),
+                        Err(e) => tracing::warn!(node = %inner.id, "bad message in {stream}: {e}"),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(node = %inner.id, "reading {stream}: {e}");
+                tokio::time::sleep(HEARTBEAT).await;
+            }
+        }
+    }
+}
+
+/// Cascading: this node's relay legs' joins and answers to their home nodes.
+async fn send_to_home(inner: Arc<Inner>, mut rx: UnboundedReceiver<ToHome>) {
+    let mut conn = inner.redis.conn.clone();
+    while let Some(ToHome { home, msg }) = rx.recv().await {
+        if let Err(e) = xadd_json(&mut conn, &sfu_inbox(&home), &msg).await {
+            tracing::warn!(node = %inner.id, %home, "cannot reach the home node: {e}");
         }
     }
 }

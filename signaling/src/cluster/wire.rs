@@ -7,8 +7,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ToSfu {
-    /// Add a participant; its events go to the signaling node `reply_to`.
-    Join { room: RoomId, participant: ParticipantId, reply_to: String },
+    /// Add a participant; its events go to the signaling node `reply_to`. With `home` (cascading), this node is
+    /// the room's edge: it relays the room from the node `home` (see `cascade`).
+    Join {
+        room: RoomId,
+        participant: ParticipantId,
+        reply_to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        home: Option<String>,
+    },
     /// A command for a participant.
     Command { participant: ParticipantId, cmd: ParticipantCommand },
 }
@@ -31,7 +38,13 @@ mod tests {
     #[test]
     fn commands_and_events_round_trip() {
         let msgs = [
-            ToSfu::Join { room: RoomId("r".into()), participant: ParticipantId(7), reply_to: "sig-1".into() },
+            ToSfu::Join { room: RoomId("r".into()), participant: ParticipantId(7), reply_to: "sig-1".into(), home: None },
+            ToSfu::Join {
+                room: RoomId("r".into()),
+                participant: ParticipantId(8),
+                reply_to: "sig-1".into(),
+                home: Some("sfu-1".into()),
+            },
             ToSfu::Command {
                 participant: ParticipantId(7),
                 cmd: ParticipantCommand::RemoteCandidate { target: PcTarget::Publisher, candidate: Some("c".into()) },

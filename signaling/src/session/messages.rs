@@ -256,7 +256,12 @@ impl Session {
             // The session may be gone; its cleanup already told the SFU to drop this participant.
             let _ = sfu_tx.send(event);
         });
-        if let Err(e) = self.shared.media.join(&room, id, sink) {
+        let joined = if may_publish {
+            self.shared.media.join(&room, id, sink)
+        } else {
+            self.shared.media.join_viewer(&room, id, sink)
+        };
+        if let Err(e) = joined {
             tracing::warn!(participant = %id, "SFU join failed: {e}");
             return self.send_error(ErrorCode::Internal, "cannot join the room right now");
         }

@@ -390,6 +390,8 @@ impl Session {
                 }
             }
             // Our own `leave`: already announced.
+            // Only relay legs (cascading) get these; a participant never does.
+            SfuEvent::RelayAnswer(_) => {}
             SfuEvent::Closed(CloseReason::Left) => {}
             SfuEvent::Closed(CloseReason::MediaLost) => {
                 // A cluster's SFU node went away: leave the room and close without a fatal error, so the client

@@ -1,5 +1,6 @@
 //! A str0m participant on real UDP sockets, driven over a signaling WebSocket: publishes one audio track (an RTP
-//! packet every 20 ms), answers subscribe offers and counts the RTP packets it receives. Runs as a task; the test
+//! packet every 20 ms) and, as a presenter, a VP8 video track (one packet per frame, 30 frames/s, a keyframe every
+//! second and when asked), or nothing as a viewer; answers subscribe offers and counts the RTP packets it receives. Runs as a task; the test
 //! reads its counters and the signaling messages it saw.
 
 use std::net::SocketAddr;
@@ -23,11 +24,24 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::common::Ws;
 
 const AUDIO_EVERY: Duration = Duration::from_millis(20);
+const FRAME_EVERY: Duration = Duration::from_millis(33);
+const KEYFRAME_EVERY: u64 = 30;
+
+/// What a [`MediaClient`] publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publish {
+    Nothing,
+    Audio,
+    AudioVideo,
+}
 
 /// A participant running in its own task.
 pub struct MediaClient {
     /// RTP packets received from others.
     pub received: Arc<AtomicU64>,
+    /// Of those, video (VP8) packets, and VP8 frames that started with a keyframe.
+    pub received_video: Arc<AtomicU64>,
+    pub received_keyframes: Arc<AtomicU64>,
     /// RTP packets sent.
     pub sent: Arc<AtomicU64>,
     /// Every signaling message the server sent (JSON), in order; ends with `{"type":"closed","code":N}`.
@@ -39,13 +53,47 @@ pub struct MediaClient {
 impl MediaClient {
     /// Take over a joined WebSocket: publish audio and subscribe to the others.
     pub async fn start(ws: Ws) -> MediaClient {
+        Self::start_with(ws, Publish::Audio).await
+    }
+
+    /// Take over a joined WebSocket: publish `publish` and subscribe to the others.
+    pub async fn start_with(ws: Ws, publish: Publish) -> MediaClient {
         let received = Arc::new(AtomicU64::new(0));
+        let received_video = Arc::new(AtomicU64::new(0));
+        let received_keyframes = Arc::new(AtomicU64::new(0));
         let sent = Arc::new(AtomicU64::new(0));
         let (tx, messages) = unbounded_channel();
         let (to_server, from_test) = unbounded_channel();
-        let peer = Peer::new(received.clone(), sent.clone(), tx).await;
+        let counters = Counters {
+            received: received.clone(),
+            video: received_video.clone(),
+            keyframes: received_keyframes.clone(),
+            sent: sent.clone(),
+        };
+        let peer = Peer::new(counters, publish, tx).await;
         let task = tokio::spawn(peer.run(ws, from_test));
-        MediaClient { received, sent, messages, to_server, task }
+        MediaClient { received, received_video, received_keyframes, sent, messages, to_server, task }
+    }
+
+    pub fn received_video(&self) -> u64 {
+        self.received_video.load(Ordering::Relaxed)
+    }
+
+    pub fn received_keyframes(&self) -> u64 {
+        self.received_keyframes.load(Ordering::Relaxed)
+    }
+
+    /// Wait until at least `audio` audio and `video` video packets arrived, up to `limit`.
+    pub async fn wait_media(&self, audio: u64, video: u64, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            let v = self.received_video();
+            if v >= video && self.received().saturating_sub(v) >= audio {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
     }
 
     pub fn received(&self) -> u64 {
@@ -98,7 +146,21 @@ impl MediaClient {
     }
 }
 
+struct Counters {
+    received: Arc<AtomicU64>,
+    video: Arc<AtomicU64>,
+    keyframes: Arc<AtomicU64>,
+    sent: Arc<AtomicU64>,
+}
+
 struct Peer {
+    publish: Publish,
+    video: Option<Mid>,
+    next_frame: Instant,
+    frames: u64,
+    keyframe_wanted: bool,
+    video_seq: u64,
+    video_ts: u32,
     publisher: Rtc,
     subscriber: Rtc,
     pub_sock: UdpSocket,
@@ -111,18 +173,17 @@ struct Peer {
     next_audio: Instant,
     seq: u64,
     ts: u32,
-    received: Arc<AtomicU64>,
-    sent: Arc<AtomicU64>,
+    counters: Counters,
     messages: UnboundedSender<Value>,
     out: Vec<Value>,
 }
 
 fn config() -> RtcConfig {
-    RtcConfig::new().set_rtp_mode(true).clear_codecs().enable_opus(true, false)
+    RtcConfig::new().set_rtp_mode(true).clear_codecs().enable_opus(true, false).enable_vp8(true)
 }
 
 impl Peer {
-    async fn new(received: Arc<AtomicU64>, sent: Arc<AtomicU64>, messages: UnboundedSender<Value>) -> Peer {
+    async fn new(counters: Counters, publish: Publish, messages: UnboundedSender<Value>) -> Peer {
         let pub_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let sub_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (pub_addr, sub_addr) = (pub_sock.local_addr().unwrap(), sub_sock.local_addr().unwrap());
@@ -132,6 +193,13 @@ impl Peer {
         publisher.add_local_candidate(Candidate::host(pub_addr, "udp").unwrap());
         subscriber.add_local_candidate(Candidate::host(sub_addr, "udp").unwrap());
         Peer {
+            publish,
+            video: None,
+            next_frame: now,
+            frames: 0,
+            keyframe_wanted: true,
+            video_seq: 1,
+            video_ts: 0,
             publisher,
             subscriber,
             pub_sock,
@@ -144,20 +212,24 @@ impl Peer {
             next_audio: now,
             seq: 1,
             ts: 0,
-            received,
-            sent,
+            counters,
             messages,
             out: Vec::new(),
         }
     }
 
     async fn run(mut self, mut ws: Ws, mut from_test: UnboundedReceiver<Value>) {
-        let mut api = self.publisher.sdp_api();
-        let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let (offer, pending) = api.apply().expect("an offer");
-        self.audio = Some(mid);
-        self.pending = Some(pending);
-        self.out.push(json!({"type": "publish_offer", "sdp": offer.to_sdp_string()}));
+        if self.publish != Publish::Nothing {
+            let mut api = self.publisher.sdp_api();
+            let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+            let video = (self.publish == Publish::AudioVideo)
+                .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+            let (offer, pending) = api.apply().expect("an offer");
+            self.audio = Some(mid);
+            self.video = video;
+            self.pending = Some(pending);
+            self.out.push(json!({"type": "publish_offer", "sdp": offer.to_sdp_string()}));
+        }
         let mut buf_pub = vec![0u8; 2000];
         let mut buf_sub = vec![0u8; 2000];
         loop {
@@ -193,6 +265,7 @@ impl Peer {
                     let _ = self.publisher.handle_input(Input::Timeout(now));
                     let _ = self.subscriber.handle_input(Input::Timeout(now));
                     self.send_audio(now);
+                    self.send_video(now);
                 },
             }
         }
@@ -233,7 +306,32 @@ impl Peer {
             self.seq += 1;
             self.ts = self.ts.wrapping_add(960);
             tx.write_rtp(RtpWrite::new(pt, self.seq.into(), self.ts, now, vec![0xfc; 80]).marker(true));
-            self.sent.fetch_add(1, Ordering::Relaxed);
+            self.counters.sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One VP8 packet per frame: a payload descriptor (S bit, partition 0) and a frame header whose P bit says
+    /// key or delta frame.
+    fn send_video(&mut self, now: Instant) {
+        if !self.connected {
+            return;
+        }
+        let Some(mid) = self.video else { return };
+        while self.next_frame <= now {
+            self.next_frame += FRAME_EVERY;
+            let pt = self.publisher.codec_config().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt());
+            let Some(pt) = pt else { return };
+            let key = self.keyframe_wanted || self.frames.is_multiple_of(KEYFRAME_EVERY);
+            self.keyframe_wanted = false;
+            self.frames += 1;
+            let mut payload = vec![0x10, if key { 0x00 } else { 0x01 }];
+            payload.resize(300, 0x5a);
+            let mut api = self.publisher.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else { return };
+            self.video_seq += 1;
+            self.video_ts = self.video_ts.wrapping_add(2970);
+            tx.write_rtp(RtpWrite::new(pt, self.video_seq.into(), self.video_ts, now, payload).marker(true));
+            self.counters.sent.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -255,9 +353,19 @@ impl Peer {
                     Ok(Output::Event(Event::Connected)) if publisher => {
                         self.connected = true;
                         self.next_audio = now;
+                        self.next_frame = now;
                     }
-                    Ok(Output::Event(Event::RtpPacket(_))) if !publisher => {
-                        self.received.fetch_add(1, Ordering::Relaxed);
+                    Ok(Output::Event(Event::KeyframeRequest(_))) if publisher => self.keyframe_wanted = true,
+                    Ok(Output::Event(Event::RtpPacket(pkt))) if !publisher => {
+                        self.counters.received.fetch_add(1, Ordering::Relaxed);
+                        let pt = pkt.header.payload_type;
+                        let vp8 = self.subscriber.codec_config().find(|p| p.pt() == pt).is_some_and(|p| p.spec().codec == Codec::Vp8);
+                        if vp8 {
+                            self.counters.video.fetch_add(1, Ordering::Relaxed);
+                            if pkt.payload.get(1).is_some_and(|b| b & 0x01 == 0) {
+                                self.counters.keyframes.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                     }
                     Ok(Output::Event(_)) => {}
                     Err(_) => break,
@@ -266,6 +374,9 @@ impl Peer {
         }
         if self.connected {
             next = next.min(self.next_audio);
+            if self.video.is_some() {
+                next = next.min(self.next_frame);
+            }
         }
         next.max(now + Duration::from_millis(1))
     }
