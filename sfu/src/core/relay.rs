@@ -392,3 +392,64 @@ impl Shard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offer_names_each_tracks_publisher_and_track_id() {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\na=msid:p13 p13-0\r\n\
+            a=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=inactive\r\na=msid:p13 p13-1\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=sendonly\r\na=msid:garbage here\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:3\r\na=sendonly\r\na=msid:p9 p13-1\r\n\
+            m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:4\r\n";
+        let tracks = offered_tracks(sdp);
+        assert_eq!(
+            tracks,
+            vec![
+                OfferedTrack {
+                    mid: "0".into(),
+                    publisher: ParticipantId(13),
+                    track_id: "0".into(),
+                    kind: TrackKind::Audio,
+                    active: true
+                },
+                OfferedTrack {
+                    mid: "1".into(),
+                    publisher: ParticipantId(13),
+                    track_id: "1".into(),
+                    kind: TrackKind::Video,
+                    active: false
+                },
+            ],
+            "lines that do not fit (no publisher id, a track id of another stream) are skipped"
+        );
+        assert_eq!(udp_candidates(sdp), vec!["127.0.0.1:50000".parse::<SocketAddr>().unwrap()]);
+        assert!(offered_tracks("garbage\nm=\nm=video\na=msid:p\n").is_empty());
+    }
+
+    #[test]
+    fn a_relay_leg_takes_only_relay_commands_and_closes_with_its_ghosts() {
+        struct Discard;
+        impl Transmitter for Discard {
+            fn transmit(&mut self, _: Transport, _: SocketAddr, _: &[u8]) {}
+        }
+        let now = Instant::now();
+        let mut s = Shard::new("127.0.0.1:50000".parse().unwrap(), 1);
+        let (room, leg) = (RoomId("r".into()), ParticipantId(1 << 62));
+        s.open_relay(now, room.clone(), leg).unwrap();
+        assert_eq!(s.open_relay(now, room, leg), Err(JoinError::AlreadyJoined(leg)));
+        s.handle_command(now, leg, ParticipantCommand::RelayOffer("not sdp".into()), &mut Discard);
+        assert!(matches!(s.poll_event(), Some((id, SfuEvent::Error { code: ErrorCode::BadSdp, .. })) if id == leg));
+        s.handle_command(now, leg, ParticipantCommand::RestartIce, &mut Discard);
+        assert!(matches!(s.poll_event(), Some((_, SfuEvent::Error { code: ErrorCode::Internal, .. }))));
+        assert_eq!(s.relays().counts(), (1, 0));
+        assert!(s.poll_timeout().is_some(), "the leg has a deadline");
+        s.handle_command(now, leg, ParticipantCommand::Leave, &mut Discard);
+        assert_eq!(s.poll_event(), Some((leg, SfuEvent::Closed(CloseReason::Left))));
+        assert_eq!(s.relays().counts(), (0, 0));
+    }
+}
