@@ -95,6 +95,25 @@ async fn a_webinar_beyond_the_home_node_is_relayed_to_viewers_on_an_edge_node() 
         assert!(far.received_keyframes() >= 1, "{name} starts at a keyframe");
     }
     println!("edge viewers: media within {:?} of joining", relayed_from.elapsed());
+    // The relay's added latency: the same frames at the home viewer and at an edge viewer (one process, one clock).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut extra: Vec<f64> = {
+        let (near_at, far_at) = (near.frame_arrivals.lock().unwrap(), far1.frame_arrivals.lock().unwrap());
+        let signed = |far: Instant, near: Instant| match far.checked_duration_since(near) {
+            Some(d) => d.as_secs_f64() * 1000.0,
+            None => -(near.duration_since(far).as_secs_f64() * 1000.0),
+        };
+        far_at.iter().filter_map(|(n, t)| Some(signed(*t, *near_at.get(n)?))).collect()
+    };
+    extra.sort_by(f64::total_cmp);
+    assert!(extra.len() >= 30, "frames seen by both viewers: {}", extra.len());
+    let (median, p95) = (extra[extra.len() / 2], extra[extra.len() * 95 / 100]);
+    println!(
+        "relay hop: edge viewers get frames {median:.2} ms (median) / {p95:.2} ms (p95) after the home viewer ({} frames, min {:.2} ms)",
+        extra.len(),
+        extra[0]
+    );
+    assert!(median < 200.0, "the relay adds {median} ms");
 
     assert_eq!(wait_metric(edge, "plenum_cluster_cascade_legs", |v| v == 1.0).await, 1.0, "one relay leg on the edge");
     assert_eq!(wait_metric(edge, "plenum_cluster_cascade_tracks", |v| v == 2.0).await, 2.0, "audio and video relayed");

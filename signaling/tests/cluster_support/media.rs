@@ -42,6 +42,8 @@ pub struct MediaClient {
     /// Of those, video (VP8) packets, and VP8 frames that started with a keyframe.
     pub received_video: Arc<AtomicU64>,
     pub received_keyframes: Arc<AtomicU64>,
+    /// When each video frame (numbered by its sender) arrived, for the first few thousand.
+    pub frame_arrivals: Arc<std::sync::Mutex<std::collections::HashMap<u64, Instant>>>,
     /// RTP packets sent.
     pub sent: Arc<AtomicU64>,
     /// Every signaling message the server sent (JSON), in order; ends with `{"type":"closed","code":N}`.
@@ -61,6 +63,7 @@ impl MediaClient {
         let received = Arc::new(AtomicU64::new(0));
         let received_video = Arc::new(AtomicU64::new(0));
         let received_keyframes = Arc::new(AtomicU64::new(0));
+        let frame_arrivals = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
         let sent = Arc::new(AtomicU64::new(0));
         let (tx, messages) = unbounded_channel();
         let (to_server, from_test) = unbounded_channel();
@@ -68,11 +71,12 @@ impl MediaClient {
             received: received.clone(),
             video: received_video.clone(),
             keyframes: received_keyframes.clone(),
+            arrivals: frame_arrivals.clone(),
             sent: sent.clone(),
         };
         let peer = Peer::new(counters, publish, tx).await;
         let task = tokio::spawn(peer.run(ws, from_test));
-        MediaClient { received, received_video, received_keyframes, sent, messages, to_server, task }
+        MediaClient { received, received_video, received_keyframes, frame_arrivals, sent, messages, to_server, task }
     }
 
     pub fn received_video(&self) -> u64 {
@@ -150,6 +154,7 @@ struct Counters {
     received: Arc<AtomicU64>,
     video: Arc<AtomicU64>,
     keyframes: Arc<AtomicU64>,
+    arrivals: Arc<std::sync::Mutex<std::collections::HashMap<u64, Instant>>>,
     sent: Arc<AtomicU64>,
 }
 
@@ -325,6 +330,7 @@ impl Peer {
             self.keyframe_wanted = false;
             self.frames += 1;
             let mut payload = vec![0x10, if key { 0x00 } else { 0x01 }];
+            payload.extend_from_slice(&self.frames.to_be_bytes());
             payload.resize(300, 0x5a);
             let mut api = self.publisher.direct_api();
             let Some(tx) = api.stream_tx_by_mid(mid, None) else { return };
@@ -364,6 +370,12 @@ impl Peer {
                             self.counters.video.fetch_add(1, Ordering::Relaxed);
                             if pkt.payload.get(1).is_some_and(|b| b & 0x01 == 0) {
                                 self.counters.keyframes.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if let Some(n) = pkt.payload.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                                let mut arrivals = self.counters.arrivals.lock().unwrap();
+                                if arrivals.len() < 5000 {
+                                    arrivals.entry(u64::from_be_bytes(n)).or_insert_with(Instant::now);
+                                }
                             }
                         }
                     }
