@@ -9,7 +9,8 @@ T0=$SECONDS
 # coturn: web-client/e2e/turn.test.mjs runs a real turnserver on loopback; openssl: signaling/tests/turn.rs checks
 # the TURN credentials against it. iproute2 (ip, tc) and nftables (nft): web-client/e2e/bandwidth.test.mjs caps a browser's link in a
 # network namespace.
-step "Debian packages (chromium, libopus-dev, postgresql, redis-server, coturn)" need_debs chromium libopus-dev pkg-config postgresql redis-server coturn openssl iproute2 nftables
+# janus: loadtest/tests/janus_smoke.rs runs the load generator against a real Janus (the comparison target).
+step "Debian packages (chromium, libopus-dev, postgresql, redis-server, coturn, janus)" need_debs chromium libopus-dev pkg-config postgresql redis-server coturn openssl iproute2 nftables janus
 export PLENUM_TEST_REQUIRE_POSTGRES=1
 step "deploy files: promtool, systemd-analyze, yamllint, nginx, caddy, coturn" bash scripts/check-deploy.sh
 step "web client: npm ci" web_deps
@@ -22,6 +23,8 @@ step "cargo test" cargo test --workspace --locked
 # Alone, so nothing else competes for the two cores: 2 rooms x 4 real WebRTC participants for ~20 s against an
 # in-process server (zero failed joins, loss < 1 %, media both ways, complete JSON), and bench-forward at fan-out 5.
 step "load test and bench-forward smoke run" cargo test -p plenum-loadtest --locked --test ci_load --test bench_smoke -- --ignored
+# 3 participants for 10 s through a real Janus VideoRoom on loopback (run --target janus, janus-config).
+step "load test against Janus (comparison target)" cargo test -p plenum-loadtest --locked --test janus_smoke -- --ignored
 # The web client was built above: run the end-to-end tests directly (npm run e2e would build it again).
 step "browser end-to-end tests" env PLENUM_BIN="$ROOT/target/debug/plenum" bash -c "cd web-client && node --test e2e/"
 echo "all tests passed in $((SECONDS - T0)) s"

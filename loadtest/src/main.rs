@@ -7,6 +7,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use plenum_loadtest::bench::{BenchConfig, bench_forward, initial_estimate_for};
+use plenum_loadtest::client::Target;
+use plenum_loadtest::client::janus::config::{
+    DEBIAN_MODULES, JanusConfig, janus_command_line, require_host_ipv4, write_config,
+};
 use plenum_loadtest::report::{self, Limits};
 use plenum_loadtest::run::{RunConfig, Scenario};
 use plenum_loadtest::shim::ImpairmentConfig;
@@ -29,14 +33,48 @@ enum Command {
     /// The real SFU in-process (1 worker) with 1 publisher and N subscribers over loopback, against a naive UDP
     /// forwarder in the same run: CPU time of the forwarding thread per forwarded packet.
     BenchForward(BenchArgs),
+    /// Write a configuration folder for a Janus WebRTC Gateway on loopback (VideoRoom plugin and WebSocket
+    /// transport only, no Admin API) to compare against with `run --target janus`; prints Janus's arguments.
+    JanusConfig(JanusConfigArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct JanusConfigArgs {
+    /// The folder to write (created if missing).
+    dir: PathBuf,
+    /// WebSocket API port on 127.0.0.1.
+    #[arg(long, default_value_t = 8188)]
+    ws_port: u16,
+    /// The address for Janus's ICE candidates (default: the first IPv4 address of a non-loopback interface;
+    /// Janus gathers none on loopback). Run the load generator with the same --bind-ip.
+    #[arg(long)]
+    ip: Option<std::net::Ipv4Addr>,
+    /// RTP/RTCP port range, e.g. 20000-20999 (default: any).
+    #[arg(long)]
+    rtp_ports: Option<String>,
+    /// Folder of the installed Janus modules (with plugins/ and transports/).
+    #[arg(long, default_value = DEBIAN_MODULES)]
+    modules: PathBuf,
+    /// Janus log level 0-7.
+    #[arg(long, default_value_t = 3)]
+    debug_level: u8,
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Base URL of the server. Several, comma-separated, for a cluster (e.g. two signaling nodes): the
+    /// The server: Plenum, or the Janus WebRTC Gateway's VideoRoom plugin (for comparison; see janus-config).
+    #[arg(long, value_enum, default_value = "plenum")]
+    target: Target,
+    /// Base URL of the server (default http://127.0.0.1:8080; Janus: its WebSocket transport,
+    /// ws://127.0.0.1:8188). Several, comma-separated, for a cluster (e.g. two signaling nodes): the
     /// participants of each room are spread over them; server CPU and forwarded packets are read from the first.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    #[arg(long)]
+    url: Option<String>,
+    /// Address the participants' UDP sockets bind to. Default 127.0.0.1; with --target janus the first IPv4
+    /// address of a non-loopback interface (Janus gathers no candidates on loopback; janus-config picks the
+    /// same one).
+    #[arg(long)]
+    bind_ip: Option<std::net::IpAddr>,
     /// The server's token secret (else read from --secret-file).
     #[arg(long, env = "PLENUM_SECRET", hide_env_values = true)]
     secret: Option<String>,
@@ -81,7 +119,8 @@ struct RunArgs {
     /// Per-client rate cap in kbit/s (each direction; 0 = none).
     #[arg(long, default_value_t = 0)]
     rate_kbps: u32,
-    /// The server's process id for CPU and memory (default: a process named `plenum` running `serve`).
+    /// The server's process id for CPU and memory (default: a process named `plenum` running `serve`, or
+    /// `janus`).
     #[arg(long)]
     server_pid: Option<u32>,
     #[arg(long)]
@@ -174,9 +213,23 @@ fn run_cmd(a: RunArgs) -> Result<bool, LoadError> {
     if let Some(cpu) = a.pin {
         pin_to(cpu)?;
     }
+    let url = a.url.clone().unwrap_or_else(|| match a.target {
+        Target::Plenum => "http://127.0.0.1:8080".into(),
+        Target::Janus => "ws://127.0.0.1:8188".into(),
+    });
+    let bind_ip = match (a.bind_ip, a.target) {
+        (Some(ip), _) => ip,
+        (None, Target::Plenum) => std::net::Ipv4Addr::LOCALHOST.into(),
+        (None, Target::Janus) => require_host_ipv4()?.into(),
+    };
     let cfg = RunConfig {
-        url: a.url.clone(),
-        secret: secret(&a)?,
+        target: a.target,
+        bind_ip,
+        url,
+        secret: match a.target {
+            Target::Plenum => secret(&a)?,
+            Target::Janus => Vec::new(),
+        },
         scenario: a.scenario,
         rooms: a.rooms,
         publishers: a.publishers,
@@ -196,8 +249,11 @@ fn run_cmd(a: RunArgs) -> Result<bool, LoadError> {
         server_pid: a.server_pid,
         progress: !a.quiet,
     };
-    let limits =
-        Limits { max_loss_pct: a.max_loss_pct, max_join_p95_ms: a.max_join_p95_ms, max_failed_joins: a.max_failed_joins };
+    let limits = Limits {
+        max_loss_pct: a.max_loss_pct,
+        max_join_p95_ms: a.max_join_p95_ms,
+        max_failed_joins: a.max_failed_joins,
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = tokio::task::LocalSet::new();
     let outcome = local.block_on(&rt, run::run(cfg))?;
@@ -223,7 +279,11 @@ fn pin_to(cpu: usize) -> Result<(), LoadError> {
         libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
     };
-    if ok { Ok(()) } else { Err(LoadError::Arg(format!("cannot pin to CPU {cpu}: {}", std::io::Error::last_os_error()))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(LoadError::Arg(format!("cannot pin to CPU {cpu}: {}", std::io::Error::last_os_error())))
+    }
 }
 
 fn bench_cmd(a: BenchArgs) -> Result<bool, LoadError> {
@@ -260,11 +320,37 @@ fn bench_cmd(a: BenchArgs) -> Result<bool, LoadError> {
     Ok(true)
 }
 
+fn janus_config_cmd(a: JanusConfigArgs) -> Result<bool, LoadError> {
+    let rtp_ports = match &a.rtp_ports {
+        None => None,
+        Some(r) => {
+            let parsed = r
+                .split_once('-')
+                .and_then(|(x, y)| Some((x.trim().parse::<u16>().ok()?, y.trim().parse::<u16>().ok()?)));
+            match parsed {
+                Some((x, y)) if x > 0 && x <= y => Some((x, y)),
+                _ => {
+                    return Err(LoadError::Arg(format!("--rtp-ports: expected MIN-MAX, e.g. 20000-20999, not {r:?}")));
+                }
+            }
+        }
+    };
+    let media_ip = match a.ip {
+        Some(ip) => ip,
+        None => require_host_ipv4()?,
+    };
+    let cfg = JanusConfig { ws_port: a.ws_port, media_ip, modules: a.modules, rtp_ports, debug_level: a.debug_level };
+    write_config(&cfg, &a.dir)?;
+    println!("{}", janus_command_line(&a.dir.canonicalize()?).join(" "));
+    Ok(true)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => run_cmd(*a),
         Command::BenchForward(a) => bench_cmd(a),
+        Command::JanusConfig(a) => janus_config_cmd(a),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

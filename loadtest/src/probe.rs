@@ -52,19 +52,26 @@ pub fn process_rss(pid: u32) -> Option<u64> {
     Some(pages * page)
 }
 
-/// A running `plenum` server process (by its command name), other than ourselves.
-pub fn find_server_pid() -> Option<u32> {
+/// A running server process of the target (by its command name: `plenum` running `serve`, or `janus`), other
+/// than ourselves.
+pub fn find_server_pid(target: crate::client::Target) -> Option<u32> {
     let me = std::process::id();
     let mut found = None;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
         if pid == me {
             continue;
         }
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let serving = cmdline.split(|b| *b == 0).any(|a| a == b"serve");
-        if comm.trim() == "plenum" && serving {
+        let ours = match target {
+            crate::client::Target::Plenum => comm.trim() == "plenum" && serving,
+            crate::client::Target::Janus => comm.trim() == "janus",
+        };
+        if ours {
             found = Some(pid);
         }
     }
@@ -98,7 +105,9 @@ pub fn count_cpu_list(list: &str) -> usize {
 
 /// Thread ids of `pid` whose name starts with `prefix`.
 pub fn threads_named(pid: u32, prefix: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return vec![] };
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return vec![];
+    };
     let mut tids: Vec<u32> = dir
         .flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
@@ -147,7 +156,9 @@ pub async fn scrape_metrics(addr: SocketAddr) -> Option<String> {
 pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
     let mut sum = None;
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix(name) else { continue };
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
         if !(rest.starts_with(' ') || rest.starts_with('{')) {
             continue;
         }

@@ -3,6 +3,7 @@
 //!
 //! Runs as a task on a single-threaded runtime; its statistics live in a shared [`ClientStats`] the run reads.
 
+pub mod janus;
 mod net;
 pub mod proto;
 pub mod sender;
@@ -14,7 +15,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use crate::error::LoadError;
 use crate::media::audio::AudioLoop;
 use crate::media::trailer::Trailer;
@@ -25,9 +25,10 @@ use crate::stats::{LatencyHistogram, StreamStats};
 use crate::{now_ms, now_us};
 use net::PeerIo;
 pub use net::set_buffers;
-use sender::{MediaSender, Outgoing, SpeakerTurn};
 use proto::{ClientMsg, ServerMsg};
+use sender::{MediaSender, Outgoing, SpeakerTurn};
 use signal::Signal;
+pub use signal::Target;
 
 /// The server counts a client that sends nothing for 30 s as gone: ping well within that.
 const PING_EVERY: Duration = Duration::from_secs(10);
@@ -40,7 +41,10 @@ pub const JOIN_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct ClientSpec {
     /// Unique in the run; carried in the payload trailer.
     pub index: u32,
+    pub target: Target,
     pub ws_url: String,
+    /// Address the peers' UDP sockets bind to (their one host candidate).
+    pub bind_ip: std::net::IpAddr,
     pub room: String,
     pub token: String,
     pub name: String,
@@ -106,7 +110,8 @@ pub async fn run(spec: ClientSpec, stats: Rc<RefCell<ClientStats>>, shared: Shar
     };
     let mut s = stats.borrow_mut();
     if let Err(e) = result {
-        let detail = if s.join_ms.is_none() { format!(" ({})", states.trim_start_matches(", ")) } else { String::new() };
+        let detail =
+            if s.join_ms.is_none() { format!(" ({})", states.trim_start_matches(", ")) } else { String::new() };
         s.error.get_or_insert(format!("{e}{detail}"));
     }
     if s.join_ms.is_none() && s.error.is_none() {
@@ -140,9 +145,14 @@ impl Client {
         shared: SharedRef,
         started: Instant,
     ) -> Result<Client, LoadError> {
-        let mut signal = Signal::connect(&spec.ws_url).await?;
+        let mut signal = Signal::connect(spec.target, &spec.ws_url, &spec.room, &spec.name).await?;
         signal
-            .send(&ClientMsg::Join { protocol: proto::PROTOCOL, room: &spec.room, token: &spec.token, name: &spec.name })
+            .send(&ClientMsg::Join {
+                protocol: proto::PROTOCOL,
+                room: &spec.room,
+                token: &spec.token,
+                name: &spec.name,
+            })
             .await?;
         Ok(Client {
             spec,
@@ -239,7 +249,8 @@ impl Client {
                 *joined = true;
                 self.stats.borrow_mut().step = "joined";
                 if self.spec.audio.is_some() || self.spec.video.is_some() {
-                    let mut io = PeerIo::bind(now, self.spec.impairment, self.spec.index as u64 * 2).await?;
+                    let mut io =
+                        PeerIo::bind(now, self.spec.bind_ip, self.spec.impairment, self.spec.index as u64 * 2).await?;
                     let name = format!("{}", self.spec.index);
                     let ssrc = 0x1000_0000 | (self.spec.index << 4);
                     if self.spec.audio.is_some() {
@@ -254,7 +265,9 @@ impl Client {
                 }
             }
             ServerMsg::PublishAnswer { sdp } => {
-                let Some(io) = self.publisher.as_mut() else { return Ok(()) };
+                let Some(io) = self.publisher.as_mut() else {
+                    return Ok(());
+                };
                 io.peer.accept_answer(now, sdp)?;
                 self.stats.borrow_mut().step = "publish answer";
                 let audio = self.spec.audio.clone().map(|a| (0, a));
@@ -266,7 +279,7 @@ impl Client {
             ServerMsg::SubscribeOffer { sdp } => {
                 if self.subscriber.is_none() {
                     let seed = self.spec.index as u64 * 2 + 1;
-                    self.subscriber = Some(PeerIo::bind(now, self.spec.impairment, seed).await?);
+                    self.subscriber = Some(PeerIo::bind(now, self.spec.bind_ip, self.spec.impairment, seed).await?);
                 }
                 {
                     let mut st = self.stats.borrow_mut();
@@ -275,7 +288,9 @@ impl Client {
                         st.step = "subscribe offer";
                     }
                 }
-                let Some(io) = self.subscriber.as_mut() else { return Ok(()) };
+                let Some(io) = self.subscriber.as_mut() else {
+                    return Ok(());
+                };
                 let answer = io.peer.accept_offer(now, sdp)?;
                 self.signal.send(&ClientMsg::SubscribeAnswer { sdp: &answer }).await?;
             }
@@ -297,8 +312,14 @@ impl Client {
         if let (Some(io), Some(sender)) = (self.publisher.as_mut(), self.sender.as_mut())
             && io.peer.connected
         {
-            let pts = (io.peer.tracks.iter().find(|t| !t.video).map_or(111, |t| t.pt), io.peer.tracks.iter().find(|t| t.video).map_or(96, |t| t.pt));
-            let ssrcs = (io.peer.tracks.iter().find(|t| !t.video).map_or(0, |t| t.ssrc), io.peer.tracks.iter().find(|t| t.video).map_or(0, |t| t.ssrc));
+            let pts = (
+                io.peer.tracks.iter().find(|t| !t.video).map_or(111, |t| t.pt),
+                io.peer.tracks.iter().find(|t| t.video).map_or(96, |t| t.pt),
+            );
+            let ssrcs = (
+                io.peer.tracks.iter().find(|t| !t.video).map_or(0, |t| t.ssrc),
+                io.peer.tracks.iter().find(|t| t.video).map_or(0, |t| t.ssrc),
+            );
             if let Some(at) = sender.next_at()
                 && now >= at
             {
@@ -377,10 +398,12 @@ fn on_rtp(stats: &Rc<RefCell<ClientStats>>, shared: &SharedRef, pkt: &rtc::rtp::
         st.rx_audio += 1;
     }
     let clock = if video { 90_000 } else { 48_000 };
-    st.streams
-        .entry(pkt.header.ssrc)
-        .or_insert_with(|| StreamStats::new(clock, video))
-        .on_packet(pkt.header.sequence_number, pkt.header.timestamp, len, arrival);
+    st.streams.entry(pkt.header.ssrc).or_insert_with(|| StreamStats::new(clock, video)).on_packet(
+        pkt.header.sequence_number,
+        pkt.header.timestamp,
+        len,
+        arrival,
+    );
     if let Some(t) = trailer
         && now >= shared.borrow().steady_from
     {

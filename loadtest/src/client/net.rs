@@ -1,6 +1,6 @@
 //! A peer with its UDP socket and the impairment shim in both directions.
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
@@ -28,8 +28,9 @@ pub struct PeerIo {
 }
 
 impl PeerIo {
-    pub async fn bind(now: Instant, cfg: ImpairmentConfig, seed: u64) -> Result<PeerIo, LoadError> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    /// A peer on a fresh UDP socket at `ip` (port chosen by the system).
+    pub async fn bind(now: Instant, ip: IpAddr, cfg: ImpairmentConfig, seed: u64) -> Result<PeerIo, LoadError> {
+        let addr = SocketAddr::from((ip, 0));
         let std_sock = StdUdpSocket::bind(addr).map_err(|source| LoadError::Bind { addr, source })?;
         set_buffers(&std_sock, 1 << 20);
         std_sock.set_nonblocking(true)?;
@@ -117,7 +118,10 @@ impl PeerIo {
     }
 
     pub fn shim_dropped(&self) -> u64 {
-        self.inbound.dropped_loss + self.inbound.dropped_queue + self.outbound.dropped_loss + self.outbound.dropped_queue
+        self.inbound.dropped_loss
+            + self.inbound.dropped_queue
+            + self.outbound.dropped_loss
+            + self.outbound.dropped_queue
     }
 }
 

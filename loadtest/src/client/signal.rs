@@ -1,23 +1,83 @@
-//! The client side of the signaling WebSocket: typed messages in and out.
+//! The client side of signaling: Plenum's WebSocket protocol, or the Janus VideoRoom behind the same typed
+//! messages ([`super::janus`]).
 
-use futures_util::{SinkExt, StreamExt};
+use super::janus::JanusSignal;
 use super::proto::{ClientMsg, ServerMsg};
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::error::LoadError;
 
-pub struct Signal {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+/// Which server the participants talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// Plenum (docs/protocol.md), with join tokens signed by the server's secret.
+    #[default]
+    Plenum,
+    /// The Janus WebRTC Gateway's VideoRoom plugin over its WebSocket transport.
+    Janus,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Plenum => "plenum",
+            Target::Janus => "janus",
+        }
+    }
+}
+
+/// One per participant, so the size difference of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Signal {
+    Plenum(PlenumSignal),
+    Janus(JanusSignal),
 }
 
 impl Signal {
-    pub async fn connect(url: &str) -> Result<Signal, LoadError> {
+    pub async fn connect(target: Target, url: &str, room: &str, name: &str) -> Result<Signal, LoadError> {
+        Ok(match target {
+            Target::Plenum => Signal::Plenum(PlenumSignal::connect(url).await?),
+            Target::Janus => Signal::Janus(JanusSignal::connect(url, room, name).await?),
+        })
+    }
+
+    pub async fn send(&mut self, msg: &ClientMsg<'_>) -> Result<(), LoadError> {
+        match self {
+            Signal::Plenum(s) => s.send(msg).await,
+            Signal::Janus(s) => s.send(msg),
+        }
+    }
+
+    /// The next server message; `None` when the socket closed. Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<ServerMsg>, LoadError> {
+        match self {
+            Signal::Plenum(s) => s.recv().await,
+            Signal::Janus(s) => s.recv().await,
+        }
+    }
+
+    pub async fn close(&mut self) {
+        match self {
+            Signal::Plenum(s) => s.close().await,
+            Signal::Janus(s) => s.close().await,
+        }
+    }
+}
+
+pub struct PlenumSignal {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl PlenumSignal {
+    pub async fn connect(url: &str) -> Result<PlenumSignal, LoadError> {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .map_err(|e| LoadError::Signaling(format!("connect {url}: {e}")))?;
-        Ok(Signal { ws })
+        Ok(PlenumSignal { ws })
     }
 
     pub async fn send(&mut self, msg: &ClientMsg<'_>) -> Result<(), LoadError> {

@@ -112,6 +112,9 @@ pub struct ServerFigures {
     pub cpu_pct: Percentiles,
     pub rss_mb: Percentiles,
     pub forwarded_packets: Option<f64>,
+    /// Where `forwarded_packets` comes from: the server's own counter (Plenum's `/metrics`) or, for Janus, which
+    /// has none outside its Admin API, the RTP packets the subscribers received.
+    pub forwarded_source: &'static str,
     /// Over the whole steady phase (total CPU / total forwarded).
     pub cpu_us_per_packet_steady: Option<f64>,
 }
@@ -149,7 +152,8 @@ pub struct Limits {
 pub fn build(o: &RunOutcome, limits: Limits) -> Report {
     let c = &o.config;
     let mut errors = BTreeMap::new();
-    let (mut join, mut first_media, mut loss, mut jitter, mut freezes, mut kbps) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut join, mut first_media, mut loss, mut jitter, mut freezes, mut kbps) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut p = Packets::default();
     let mut m = MediaFlow::default();
     let (mut freezes_total, mut freeze_s) = (0u64, 0.0);
@@ -213,12 +217,13 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
     }
     let loss_total = if p.expected > 0 { p.lost as f64 * 100.0 / p.expected as f64 } else { 0.0 };
     let (server, cpu_per_packet) = server_figures(o);
-    let client = ClientFigures { pid: std::process::id(), cpu_pct: Percentiles::of(&cpu_pct(&o.samples, |s| s.client_cpu_s)) };
+    let client =
+        ClientFigures { pid: std::process::id(), cpu_pct: Percentiles::of(&cpu_pct(&o.samples, |s| s.client_cpu_s)) };
     let bottleneck = bottleneck(&o.samples, o.server_cpus);
     let mut report = Report {
         tool: "plenum-loadtest",
         version: env!("CARGO_PKG_VERSION"),
-        target: "plenum",
+        target: c.target.as_str(),
         scenario: c.scenario.as_str(),
         config: ConfigEcho {
             url: c.url.clone(),
@@ -293,10 +298,7 @@ fn check_limits(r: &Report, l: Limits) -> Vec<String> {
 
 /// CPU use in % of one core between consecutive samples.
 fn cpu_pct(samples: &[Sample], f: impl Fn(&Sample) -> Option<f64>) -> Vec<f64> {
-    samples
-        .windows(2)
-        .filter_map(|w| Some((f(&w[1])? - f(&w[0])?) * 100.0 / (w[1].t_s - w[0].t_s).max(1e-3)))
-        .collect()
+    samples.windows(2).filter_map(|w| Some((f(&w[1])? - f(&w[0])?) * 100.0 / (w[1].t_s - w[0].t_s).max(1e-3))).collect()
 }
 
 fn server_figures(o: &RunOutcome) -> (ServerFigures, Percentiles) {
@@ -332,6 +334,10 @@ fn server_figures(o: &RunOutcome) -> (ServerFigures, Percentiles) {
             cpu_pct: Percentiles::of(&cpu_pct(s, |x| x.server_cpu_s)),
             rss_mb: Percentiles::of(&rss),
             forwarded_packets: s.last().and_then(|x| x.server_forwarded),
+            forwarded_source: match o.config.target {
+                crate::client::Target::Plenum => "server counter",
+                crate::client::Target::Janus => "estimated: RTP packets received by the subscribers",
+            },
             cpu_us_per_packet_steady: overall,
         },
         Percentiles::of(&windows),

@@ -17,8 +17,8 @@ pub fn render_text(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "plenum-loadtest {}: {} participants, {} joined, {} failed joins",
-        r.scenario, r.participants, r.joined, r.failed_joins
+        "plenum-loadtest {} against {}: {} participants, {} joined, {} failed joins",
+        r.scenario, r.target, r.participants, r.joined, r.failed_joins
     );
     line(&mut o, "join (to connected)", &r.join_ms, "ms");
     line(&mut o, "time to first media", &r.first_media_ms, "ms");
@@ -29,6 +29,9 @@ pub fn render_text(r: &Report) -> String {
     line(&mut o, "freezes per video stream (>500 ms)", &r.freezes, "");
     line(&mut o, "received bitrate per receiver", &r.recv_kbps, "kbit/s");
     line(&mut o, "server CPU per forwarded packet", &r.server_cpu_us_per_packet, "µs");
+    if r.server.forwarded_source != "server counter" {
+        let _ = writeln!(o, "    (forwarded packets: {})", r.server.forwarded_source);
+    }
     line(&mut o, "server CPU", &r.server.cpu_pct, "% core");
     line(&mut o, "server memory", &r.server.rss_mb, "MiB");
     line(&mut o, "load generator CPU", &r.client.cpu_pct, "% core");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub use plan::{Scenario, plan};
 pub use sampler::Sample;
 
-use crate::client::{self, ClientStats, Shared};
+use crate::client::{self, ClientStats, Shared, Target};
 use crate::error::LoadError;
 use crate::media::audio::AudioLoop;
 use crate::media::video::Clip;
@@ -26,9 +26,16 @@ pub const STEADY_SETTLE: Duration = Duration::from_secs(2);
 /// Everything `run` needs (the CLI fills it in).
 #[derive(Debug, Clone)]
 pub struct RunConfig {
+    /// Plenum, or Janus's VideoRoom for comparison.
+    pub target: Target,
+    /// Where the participants' UDP sockets bind (their host candidate): 127.0.0.1 normally; for Janus, which
+    /// never gathers candidates on a loopback interface, an address of another local interface (the traffic
+    /// still stays inside the machine).
+    pub bind_ip: std::net::IpAddr,
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`; several comma-separated for a cluster (participants
     /// are spread over them; the server figures come from the first).
     pub url: String,
+    /// The server's token secret (Plenum only).
     pub secret: Vec<u8>,
     pub scenario: Scenario,
     pub rooms: usize,
@@ -64,14 +71,17 @@ pub struct RunOutcome {
     pub video_kbps: f64,
 }
 
-/// The WebSocket URL and HTTP address of a server base URL.
-pub fn endpoints(url: &str) -> Result<(String, SocketAddr), LoadError> {
+/// The WebSocket URL and HTTP address of a server base URL. Plenum: `http://host:port` (WebSocket at `/ws`);
+/// Janus: its WebSocket transport, `ws://host:port` (or `http://`).
+pub fn endpoints(target: Target, url: &str) -> Result<(String, SocketAddr), LoadError> {
     let url = url.trim_end_matches('/');
     let (scheme, rest) = url.split_once("://").ok_or_else(|| LoadError::Arg(format!("not a URL: {url}")))?;
-    let ws_scheme = match scheme {
-        "http" => "ws",
-        "https" => return Err(LoadError::Arg("https is not supported (load tests run on loopback)".into())),
-        other => return Err(LoadError::Arg(format!("unsupported scheme {other}"))),
+    let ws_scheme = match (scheme, target) {
+        ("http", _) | ("ws", Target::Janus) => "ws",
+        ("https" | "wss", _) => {
+            return Err(LoadError::Arg("https/wss is not supported (load tests run on loopback)".into()));
+        }
+        (other, _) => return Err(LoadError::Arg(format!("unsupported scheme {other}"))),
     };
     let host = rest.split('/').next().unwrap_or(rest);
     let addr = host
@@ -79,7 +89,11 @@ pub fn endpoints(url: &str) -> Result<(String, SocketAddr), LoadError> {
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| LoadError::Arg(format!("cannot resolve {host} (give host:port)")))?;
-    Ok((format!("{ws_scheme}://{host}/ws"), addr))
+    let path = match target {
+        Target::Plenum => "/ws",
+        Target::Janus => "/",
+    };
+    Ok((format!("{ws_scheme}://{host}{path}"), addr))
 }
 
 /// Run a scenario to the end (single-threaded: call from a current-thread runtime inside a `LocalSet`).
@@ -87,7 +101,7 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
     let mut ws_urls = Vec::new();
     let mut http_addrs = Vec::new();
     for url in cfg.url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-        let (ws_url, http_addr) = endpoints(url)?;
+        let (ws_url, http_addr) = endpoints(cfg.target, url)?;
         ws_urls.push(ws_url);
         http_addrs.push(http_addr);
     }
@@ -120,8 +134,8 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
         })
     };
 
-    let server_pid = cfg.server_pid.or_else(crate::probe::find_server_pid);
-    let mut sampler = sampler::Sampler::new(start, server_pid, http_addr, total, cfg.progress);
+    let server_pid = cfg.server_pid.or_else(|| crate::probe::find_server_pid(cfg.target));
+    let mut sampler = sampler::Sampler::new(start, server_pid, http_addr, cfg.target, total, cfg.progress);
     let end = start + Duration::from_secs_f64(ramp_s) + cfg.duration;
     // Everyone leaves at `end`; allow a little for the goodbyes.
     let hard_end = end + Duration::from_secs(5);

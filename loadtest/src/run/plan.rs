@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use plenum_signaling::token::{Claims, TokenKeys};
 
 use super::RunConfig;
-use crate::client::ClientSpec;
 use crate::client::sender::SpeakerTurn;
+use crate::client::{ClientSpec, Target};
 use crate::error::LoadError;
 use crate::media::audio::AudioLoop;
 use crate::media::video::Clip;
@@ -70,10 +70,17 @@ pub fn plan(
             let publishing = k < publishers;
             let identity = format!("{}-{k}", if publishing { "pub" } else { "sub" });
             let name = format!("Load {room} {identity}");
-            let claims = Claims::new(&room, &identity, &name, false, Duration::from_secs(3600));
-            let token = keys.sign(&claims).map_err(|e| LoadError::Token(e.to_string()))?;
+            let token = match cfg.target {
+                Target::Plenum => {
+                    let claims = Claims::new(&room, &identity, &name, false, Duration::from_secs(3600));
+                    keys.sign(&claims).map_err(|e| LoadError::Token(e.to_string()))?
+                }
+                // Janus's VideoRoom is opened without tokens (the test's Janus has no token auth).
+                Target::Janus => String::new(),
+            };
             specs.push(ClientSpec {
                 index,
+                target: cfg.target,
                 ws_url: ws_urls[(r + k) % ws_urls.len()].clone(),
                 room: room.clone(),
                 token,
@@ -82,6 +89,7 @@ pub fn plan(
                 video: (publishing && video).then(|| (clip.clone(), layer)),
                 turn: SpeakerTurn { position: k, publishers, switch_every: cfg.speakers_switch, since },
                 impairment: cfg.impairment,
+                bind_ip: cfg.bind_ip,
                 until,
             });
         }
@@ -96,6 +104,8 @@ mod tests {
 
     fn cfg(scenario: Scenario, rooms: usize, p: usize, s: usize) -> RunConfig {
         RunConfig {
+            target: Target::Plenum,
+            bind_ip: std::net::Ipv4Addr::LOCALHOST.into(),
             url: "http://127.0.0.1:1".into(),
             secret: vec![7; 32],
             scenario,

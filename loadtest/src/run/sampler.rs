@@ -10,7 +10,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::client::ClientStats;
+use crate::client::{ClientStats, Target};
 use crate::probe;
 
 /// One point of the timeline (cumulative counters; the report takes differences).
@@ -34,13 +34,21 @@ pub struct Sampler {
     start: Instant,
     server_pid: Option<u32>,
     metrics_addr: SocketAddr,
+    target: Target,
     pub samples: Vec<Sample>,
     bar: ProgressBar,
     plain: bool,
 }
 
 impl Sampler {
-    pub fn new(start: Instant, server_pid: Option<u32>, metrics_addr: SocketAddr, total: usize, progress: bool) -> Self {
+    pub fn new(
+        start: Instant,
+        server_pid: Option<u32>,
+        metrics_addr: SocketAddr,
+        target: Target,
+        total: usize,
+        progress: bool,
+    ) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = if progress && terminal {
             let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
@@ -51,7 +59,7 @@ impl Sampler {
         } else {
             ProgressBar::hidden()
         };
-        Sampler { start, server_pid, metrics_addr, samples: Vec::new(), bar, plain: progress && !terminal }
+        Sampler { start, server_pid, metrics_addr, target, samples: Vec::new(), bar, plain: progress && !terminal }
     }
 
     pub async fn sample(&mut self, clients: &[Rc<RefCell<ClientStats>>]) {
@@ -75,8 +83,15 @@ impl Sampler {
             s.server_cpu_s = probe::process_cpu_s(pid);
             s.server_rss_bytes = probe::process_rss(pid);
         }
-        if let Some(text) = probe::scrape_metrics(self.metrics_addr).await {
-            s.server_forwarded = probe::metric_sum(&text, "plenum_sfu_rtp_packets_forwarded_total");
+        match self.target {
+            Target::Plenum => {
+                if let Some(text) = probe::scrape_metrics(self.metrics_addr).await {
+                    s.server_forwarded = probe::metric_sum(&text, "plenum_sfu_rtp_packets_forwarded_total");
+                }
+            }
+            // Janus has no forwarded-packet counter outside its Admin API (off here): what the subscribers
+            // received stands in for it (equal when nothing is lost on loopback).
+            Target::Janus => s.server_forwarded = Some(s.rx_packets as f64),
         }
         s.client_cpu_s = probe::process_cpu_s(std::process::id());
         self.show(&s);
@@ -84,7 +99,9 @@ impl Sampler {
     }
 
     fn show(&self, s: &Sample) {
-        let Some(prev) = self.samples.last() else { return };
+        let Some(prev) = self.samples.last() else {
+            return;
+        };
         let dt = (s.t_s - prev.t_s).max(1e-3);
         let pps = (s.rx_packets - prev.rx_packets) as f64 / dt;
         let (de, dl) = (s.expected.saturating_sub(prev.expected), s.lost.saturating_sub(prev.lost));
