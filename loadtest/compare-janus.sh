@@ -26,11 +26,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PLENUM_HTTP_ADDR=127.0.0.1:$PORT PLENUM_MEDIA_ADDR=127.0.0.1:52000 PLENUM_DATA_DIR="$DATA/plenum" PLENUM_WORKERS=1 \
+# Janus gathers no ICE candidates on loopback: both servers and the load generator use the same non-loopback
+# local address for media (janus-config picks it), so both see the same (in-machine) network path.
+"$BIN/plenum-loadtest" janus-config "$DATA/janus" --ws-port "$JPORT" --rtp-ports 40000-44999 > "$DATA/janus-args"
+IP=$(sed -n 's/.*ice_enforce_list = "\(.*\)".*/\1/p' "$DATA/janus/janus.jcfg")
+echo "media address: $IP"
+PLENUM_HTTP_ADDR=127.0.0.1:$PORT PLENUM_MEDIA_ADDR=$IP:52000 PLENUM_DATA_DIR="$DATA/plenum" PLENUM_WORKERS=1 \
   taskset -c 0 "$BIN/plenum" serve > "$OUT/plenum.log" 2>&1 &
 PLENUM=$!
 PIDS+=("$PLENUM")
-"$BIN/plenum-loadtest" janus-config "$DATA/janus" --ws-port "$JPORT" --rtp-ports 40000-44999 > "$DATA/janus-args"
 # shellcheck disable=SC2046
 taskset -c 0 janus $(cat "$DATA/janus-args") > "$OUT/janus.log" 2>&1 &
 JANUS=$!
@@ -44,11 +48,11 @@ run() {
   local name=$1; shift
   echo "==> plenum $name: $*"
   taskset -c 1 "$BIN/plenum-loadtest" run --pin 1 --quiet --url "http://127.0.0.1:$PORT" \
-    --secret-file "$DATA/plenum/secret" --server-pid "$PLENUM" --duration "$DURATION" --ramp 10 \
+    --secret-file "$DATA/plenum/secret" --bind-ip "$IP" --server-pid "$PLENUM" --duration "$DURATION" --ramp 10 \
     --json "$OUT/$name.plenum.json" "$@" | tee "$OUT/$name.plenum.txt" || true
   echo "==> janus $name: $*"
   taskset -c 1 "$BIN/plenum-loadtest" run --pin 1 --quiet --target janus --url "ws://127.0.0.1:$JPORT" \
-    --server-pid "$JANUS" --duration "$DURATION" --ramp 10 \
+    --bind-ip "$IP" --server-pid "$JANUS" --duration "$DURATION" --ramp 10 \
     --json "$OUT/$name.janus.json" "$@" | tee "$OUT/$name.janus.txt" || true
 }
 
@@ -88,7 +92,8 @@ for name in names:
             continue
         r = json.loads(f.read_text())
         e, j, cpu = r["e2e_latency_ms"], r["join_ms"], r["server"]["cpu_pct"]
-        counter = r["server_cpu_us_per_packet"]["p50"] if server == "plenum" else None
+        w = r["server_cpu_us_per_packet"]
+        counter = w["p50"] if server == "plenum" and w.get("count", 0) > 0 else None
         print(f"| {name[2:]} | {server} | {r['joined']}/{r['participants']} | {j['p50']:.0f}/{j['p95']:.0f} | "
               f"{r['first_media_ms']['p95']:.0f} | {r['loss_pct_total']:.3f} | "
               f"{e['p50']:.1f}/{e['p95']:.1f}/{e['p99']:.1f} | {r['freezes_total']} | {r['recv_kbps']['p50']:.0f} | "
