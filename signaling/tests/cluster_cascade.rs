@@ -1,8 +1,9 @@
-//! Cascading across real processes: redis-server, two `plenum sfu` nodes (`--cascade-after 2`) and two signaling
+//! Cascading across real processes: redis-server, three `plenum sfu` nodes (`--cascade-after 2`) and two signaling
 //! nodes. A presenter publishes audio and VP8 video on the room's home node; the first viewer is seated there too,
-//! further viewers (no publish grant) on the other node, which relays the room from the home node over its own
-//! WebRTC leg. The edge viewers receive the presenter's audio and video, the edge node's metrics show the leg, and
-//! when the presenter leaves, the edge viewers' tracks end.
+//! the next two viewers (no publish grant) on a second node, which relays the room from the home node over its own
+//! WebRTC leg, and once that one holds two, the next viewer on the third node. The edge viewers receive the
+//! presenter's audio and video, the edge nodes' metrics show their legs, and when the presenter leaves, the edge
+//! viewers' tracks end.
 
 mod cluster_support;
 mod common;
@@ -56,8 +57,9 @@ async fn a_webinar_beyond_the_home_node_is_relayed_to_viewers_on_an_edge_node() 
     let started = Instant::now();
     let redis = RedisServer::start().await;
     let cascade = ["--cascade-after", "2"];
-    let (a, b) = tokio::join!(Node::sfu_with(&redis, &cascade), Node::sfu_with(&redis, &cascade));
-    wait_registered(&redis, &[a.id.as_deref().unwrap(), b.id.as_deref().unwrap()]).await;
+    let (a, b, c) =
+        tokio::join!(Node::sfu_with(&redis, &cascade), Node::sfu_with(&redis, &cascade), Node::sfu_with(&redis, &cascade));
+    wait_registered(&redis, &[a.id.as_deref().unwrap(), b.id.as_deref().unwrap(), c.id.as_deref().unwrap()]).await;
     let (s1, s2) = tokio::join!(Node::signaling(&redis), Node::signaling(&redis));
 
     let (ws, joined) = join(&s1, "presenter", true).await;
@@ -65,8 +67,8 @@ async fn a_webinar_beyond_the_home_node_is_relayed_to_viewers_on_an_edge_node() 
     let mut presenter = MediaClient::start_with(ws, Publish::AudioVideo).await;
     presenter.next_of("publish_answer", WAIT).await.expect("the presenter publishes");
     let home_id = redis.room_node(ROOM).await.expect("the room is placed");
-    let (home, edge) = if a.id.as_deref() == Some(home_id.as_str()) { (&a, &b) } else { (&b, &a) };
-    let edge_id = edge.id.clone().unwrap();
+    let sfus = [&a, &b, &c];
+    let home = *sfus.iter().find(|n| n.id.as_deref() == Some(home_id.as_str())).unwrap();
 
     // Seat 2 of the home node: a viewer there.
     let (ws, _) = join(&s2, "viewer-home", false).await;
@@ -78,14 +80,42 @@ async fn a_webinar_beyond_the_home_node_is_relayed_to_viewers_on_an_edge_node() 
     let (ws2, _) = join(&s2, "viewer-edge-2", false).await;
     let mut far1 = MediaClient::start_with(ws1, Publish::Nothing).await;
     let far2 = MediaClient::start_with(ws2, Publish::Nothing).await;
+    // (`joined` comes before the seat is taken through Redis: wait for the records.)
     let mut conn = redis.conn().await;
-    let recorded: Option<String> = conn.get(format!("plenum:room:{ROOM}:edge")).await.unwrap();
-    assert_eq!(recorded.as_deref(), Some(edge_id.as_str()), "the edge node is recorded");
-    let seats: std::collections::HashMap<String, u64> = conn.hgetall(format!("plenum:room:{ROOM}:seats")).await.unwrap();
-    assert_eq!(seats.get(&edge_id), Some(&2), "two viewers on the edge: {seats:?}");
+    let edges_key = format!("plenum:room:{ROOM}:edges");
+    let seats_key = format!("plenum:room:{ROOM}:seats");
+    let end = Instant::now() + WAIT;
+    let (edge_id, seats) = loop {
+        let recorded: Vec<String> = conn.zrange(&edges_key, 0, -1).await.unwrap();
+        let seats: std::collections::HashMap<String, u64> = conn.hgetall(&seats_key).await.unwrap();
+        if let [edge] = recorded.as_slice()
+            && seats.get(edge) == Some(&2)
+        {
+            break (edge.clone(), seats);
+        }
+        assert!(Instant::now() < end, "one edge node with two viewers: {recorded:?}, {seats:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_ne!(edge_id, home_id);
+    // The presenter and one viewer, and soon the relay leg.
+    assert!(seats.get(&home_id).is_some_and(|n| *n >= 2), "the home node's seats: {seats:?}");
+    let edge = *sfus.iter().find(|n| n.id.as_deref() == Some(edge_id.as_str())).unwrap();
+    // That edge node is full for the room too: the next viewer opens a second edge node.
+    let (ws3, _) = join(&s1, "viewer-edge-3", false).await;
+    let far3 = MediaClient::start_with(ws3, Publish::Nothing).await;
+    let end = Instant::now() + WAIT;
+    loop {
+        let recorded: Vec<String> = conn.zrange(&edges_key, 0, -1).await.unwrap();
+        if recorded.len() == 2 {
+            break;
+        }
+        assert!(Instant::now() < end, "a second edge node is recorded: {recorded:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let edge2 = *sfus.iter().find(|n| n.id.as_deref() != Some(home_id.as_str()) && n.id != edge.id).unwrap();
 
     let relayed_from = Instant::now();
-    for (name, far) in [("edge viewer 1", &far1), ("edge viewer 2", &far2)] {
+    for (name, far) in [("edge viewer 1", &far1), ("edge viewer 2", &far2), ("viewer on the second edge", &far3)] {
         assert!(
             far.wait_media(50, 60, WAIT).await,
             "{name} gets the presenter's audio and video through the relay: {} packets, {} video",
@@ -119,6 +149,7 @@ async fn a_webinar_beyond_the_home_node_is_relayed_to_viewers_on_an_edge_node() 
     assert_eq!(wait_metric(edge, "plenum_cluster_cascade_tracks", |v| v == 2.0).await, 2.0, "audio and video relayed");
     let packets = wait_metric(edge, "plenum_cluster_cascade_packets_total", |v| v >= 100.0).await;
     assert!(packets >= 100.0, "packets relayed: {packets}");
+    assert_eq!(wait_metric(edge2, "plenum_cluster_cascade_legs", |v| v == 1.0).await, 1.0, "a leg on the second edge");
     assert_eq!(metric(&home.metrics().await, "plenum_cluster_cascade_legs"), 0.0, "the home node relays nothing in");
     // The presenter's media crossed once: the edge node forwards it twice, the home node once per receiver.
     let edge_in = metric(&edge.metrics().await, "plenum_sfu_rtp_packets_forwarded_total");
@@ -154,6 +185,7 @@ async fn a_webinar_beyond_the_home_node_is_relayed_to_viewers_on_an_edge_node() 
     // The last edge viewers leave: the leg closes.
     far1.leave().await;
     far2.leave().await;
+    far3.leave().await;
     assert_eq!(wait_metric(edge, "plenum_cluster_cascade_legs", |v| v == 0.0).await, 0.0, "the leg closes without viewers");
     near.leave().await;
     println!("cascade test took {:?}", started.elapsed());

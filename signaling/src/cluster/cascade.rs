@@ -3,10 +3,11 @@
 //!
 //! - Seats ([`seat`]): every SFU node writes how many participants of each room it holds (`plenum:room:{room}:seats`,
 //!   a hash node → count, [`report_seats`]). A receive-only join whose room's home node holds `cascade_after` or more
-//!   of the room (the home node's setting, in its registration) is seated on the room's edge node instead: the one
-//!   recorded in `plenum:room:{room}:edge` if it lives, else the candidate picked by headroom, recorded now. A Lua
-//!   script does this atomically, so concurrent joins agree on the edge node; it counts the seat at once, so joins
-//!   placed within the same second see each other.
+//!   of the room (the home node's setting, in its registration) is seated on one of the room's edge nodes instead
+//!   (`plenum:room:{room}:edges`): a recorded live one below its own `cascade_after`, else the node with the most
+//!   headroom that is not an edge of the room yet, recorded now. A Lua script does this atomically, so concurrent
+//!   joins agree on the edge nodes; it counts the seat at once, so joins placed within the same second see each
+//!   other.
 //! - The edge node ([`Edges`]) opens one relay leg per room: it joins the home node like a receive-only participant
 //!   (`join` with `reply_to` its own id: the home node's events for the leg come to `plenum:sig:{edge}:in`), feeds
 //!   the home node's subscriber offers to its local leg (`RelayOffer`) and sends the leg's answers back
@@ -27,66 +28,89 @@ pub fn seats_key(room: &str) -> String {
     format!("plenum:room:{room}:seats")
 }
 
-pub fn edge_key(room: &str) -> String {
-    format!("plenum:room:{room}:edge")
+pub fn edges_key(room: &str) -> String {
+    format!("plenum:room:{room}:edges")
 }
 
 /// How long seat counts live without a report (reported on every join and leave and each heartbeat).
 const SEATS_TTL_MS: u64 = 60_000;
 
+// KEYS: seats hash, edges sorted set (member: node, score: expiry in ms on Redis's clock).
+// ARGV: home, home's limit, viewer (1/0), node key prefix, edge expiry ms, seats expiry ms, then the candidate edge
+// nodes best first as pairs (node, its limit).
 const SEAT: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local function seats(n) return tonumber(redis.call('HGET', KEYS[1], n) or '0') end
+local function take(n, edge)
+  redis.call('HINCRBY', KEYS[1], n, 1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  return {n, edge}
+end
 local limit = tonumber(ARGV[2])
-local home = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if ARGV[3] == '1' and limit > 0 and home >= limit then
-  local edge = redis.call('GET', KEYS[2])
-  if not (edge and edge ~= ARGV[1] and redis.call('EXISTS', ARGV[5] .. edge) == 1) then
-    edge = ARGV[4]
-    if edge ~= '' then
-      redis.call('SET', KEYS[2], edge, 'PX', ARGV[6])
+if ARGV[3] == '1' and limit > 0 and seats(ARGV[1]) >= limit then
+  local limits = {}
+  for i = 7, #ARGV, 2 do limits[ARGV[i]] = tonumber(ARGV[i + 1]) end
+  local edges = redis.call('ZRANGE', KEYS[2], 0, -1)
+  -- A recorded live edge node with a free seat (limit 0: no limit).
+  for _, e in ipairs(edges) do
+    local l = limits[e]
+    if l and redis.call('EXISTS', ARGV[4] .. e) == 1 and (l == 0 or seats(e) < l) then return take(e, 1) end
+  end
+  -- Else the best candidate that is not an edge of the room yet.
+  for i = 7, #ARGV, 2 do
+    local c = ARGV[i]
+    if not redis.call('ZSCORE', KEYS[2], c) then
+      redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), c)
+      redis.call('PEXPIRE', KEYS[2], ARGV[6])
+      return take(c, 1)
     end
   end
-  if edge ~= '' then
-    redis.call('HINCRBY', KEYS[1], edge, 1)
-    redis.call('PEXPIRE', KEYS[1], ARGV[7])
-    return {edge, 1}
+  -- Every edge node is full: the one with the fewest of the room.
+  local best, fewest = nil, nil
+  for _, e in ipairs(edges) do
+    if limits[e] and (not fewest or seats(e) < fewest) then best, fewest = e, seats(e) end
   end
+  if best then return take(best, 1) end
 end
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
-return {ARGV[1], 0}
+return take(ARGV[1], 0)
 "#;
 
 /// Where a join is seated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seat {
     Home(String),
-    /// On the room's edge node, relayed from `home`.
+    /// On one of the room's edge nodes, relayed from `home`.
     Edge { node: String, home: String },
 }
 
 /// Seat a join of `room` whose home node is `home` (holding at most `limit` of the room; 0: no limit).
-/// `viewer`: the participant cannot publish. `candidate`: the edge node to record if the room has none (the node
-/// with the most headroom other than `home`).
+/// `viewer`: the participant cannot publish. `candidates`: the live, non-draining nodes other than `home`, best
+/// first, with their own limits: a room's edge nodes fill up to their limit before another is added.
 pub async fn seat(
     conn: &mut ConnectionManager,
     room: &str,
     home: &str,
     limit: u32,
     viewer: bool,
-    candidate: Option<&str>,
+    candidates: &[(String, u32)],
 ) -> Result<Seat, ClusterError> {
-    let (node, edge): (String, u8) = redis::Script::new(SEAT)
+    let script = redis::Script::new(SEAT);
+    let mut invocation = script.prepare_invoke();
+    invocation
         .key(seats_key(room))
-        .key(edge_key(room))
+        .key(edges_key(room))
         .arg(home)
         .arg(limit)
         .arg(if viewer { "1" } else { "0" })
-        .arg(candidate.unwrap_or(""))
         .arg(NODE_KEY_PREFIX)
         .arg(EXPIRY.as_millis() as u64)
-        .arg(SEATS_TTL_MS)
-        .invoke_async(conn)
-        .await?;
+        .arg(SEATS_TTL_MS);
+    for (node, limit) in candidates {
+        invocation.arg(node).arg(*limit);
+    }
+    let (node, edge): (String, u8) = invocation.invoke_async(conn).await?;
     Ok(if edge == 1 { Seat::Edge { node, home: home.to_owned() } } else { Seat::Home(node) })
 }
 
@@ -103,12 +127,18 @@ pub async fn report_seats(conn: &mut ConnectionManager, node: &str, room: &str, 
     Ok(())
 }
 
-/// Keep the edge records of `rooms` pointing at `node`; with `release`, delete them if they still do.
+/// Keep `node` recorded as an edge of `rooms` (expiring [`EXPIRY`] after the last refresh); with `release`, remove
+/// it.
 pub async fn keep_edges(conn: &mut ConnectionManager, node: &str, rooms: &[String], release: bool) -> Result<(), ClusterError> {
     const KEEP: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    if ARGV[3] == '1' then redis.call('DEL', key) else redis.call('PEXPIRE', key, ARGV[2]) end
+  if ARGV[3] == '1' then
+    redis.call('ZREM', key, ARGV[1])
+  else
+    redis.call('ZADD', key, now + tonumber(ARGV[2]), ARGV[1])
+    redis.call('PEXPIRE', key, 60000)
   end
 end
 return 0
@@ -119,7 +149,7 @@ return 0
     let script = redis::Script::new(KEEP);
     let mut invocation = script.prepare_invoke();
     for room in rooms {
-        invocation.key(edge_key(room));
+        invocation.key(edges_key(room));
     }
     invocation.arg(node).arg(EXPIRY.as_millis() as u64).arg(if release { "1" } else { "0" });
     invocation.invoke_async::<()>(conn).await?;

@@ -13,7 +13,7 @@
 //!   signaling node;
 //! - `plenum:room:{room}:log`: the room's changes, shared by the signaling nodes ([`rooms`]);
 //! - `plenum:signaling:{id}`: a signaling node's heartbeat (5 s expiry);
-//! - `plenum:room:{room}:seats`, `plenum:room:{room}:edge`: cascading ([`cascade`]);
+//! - `plenum:room:{room}:seats`, `plenum:room:{room}:edges`: cascading ([`cascade`]);
 //! - `plenum:seq:sfu`, `plenum:seq:signaling`: counters that number the nodes.
 
 pub mod cascade;

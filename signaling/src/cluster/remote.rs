@@ -130,9 +130,17 @@ impl Inner {
         let live = nodes::live(&mut conn).await?;
         let home = self.place_home(room, &live, &mut conn).await?;
         let limit = live.iter().find(|n| n.id == home).map_or(0, |n| n.cascade_after);
-        let others: Vec<NodeInfo> = live.iter().filter(|n| n.id != home).cloned().collect();
-        let candidate = nodes::pick(&others, self.zone.as_deref()).map(|n| n.id.clone());
-        match cascade::seat(&mut conn, &room.0, &home, limit, viewer, candidate.as_deref()).await? {
+        let mut others: Vec<NodeInfo> = live.iter().filter(|n| n.id != home && !n.draining).cloned().collect();
+        let mut candidates = Vec::with_capacity(others.len());
+        while let Some(best) = nodes::pick(&others, self.zone.as_deref()).map(|n| n.id.clone()) {
+            others.retain(|n| {
+                if n.id == best {
+                    candidates.push((n.id.clone(), n.cascade_after));
+                }
+                n.id != best
+            });
+        }
+        match cascade::seat(&mut conn, &room.0, &home, limit, viewer, &candidates).await? {
             Seat::Home(node) => Ok((node, None)),
             Seat::Edge { node, home } => {
                 counter!("plenum_cluster_cascade_seats_total", "node" => node.clone()).increment(1);
