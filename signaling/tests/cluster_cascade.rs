@@ -190,3 +190,27 @@ async fn a_webinar_beyond_the_home_node_is_relayed_to_viewers_on_an_edge_node() 
     near.leave().await;
     println!("cascade test took {:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_viewers_are_sent_to_join_again_when_the_home_node_dies() {
+    let redis = RedisServer::start().await;
+    let cascade = ["--cascade-after", "1"];
+    let (a, b) = tokio::join!(Node::sfu_with(&redis, &cascade), Node::sfu_with(&redis, &cascade));
+    wait_registered(&redis, &[a.id.as_deref().unwrap(), b.id.as_deref().unwrap()]).await;
+    let s1 = Node::signaling(&redis).await;
+    let (ws, _) = join(&s1, "presenter", true).await;
+    let mut presenter = MediaClient::start_with(ws, Publish::AudioVideo).await;
+    presenter.next_of("publish_answer", WAIT).await.expect("the presenter publishes");
+    let home_id = redis.room_node(ROOM).await.expect("the room is placed");
+    let (mut home, edge) = if a.id.as_deref() == Some(home_id.as_str()) { (a, b) } else { (b, a) };
+    let (ws, _) = join(&s1, "viewer", false).await;
+    let mut viewer = MediaClient::start_with(ws, Publish::Nothing).await;
+    assert!(viewer.wait_media(25, 25, WAIT).await, "the edge viewer gets media: {}", viewer.received());
+    assert_eq!(wait_metric(&edge, "plenum_cluster_cascade_legs", |v| v == 1.0).await, 1.0);
+
+    home.child.start_kill().expect("kill -9 the home node");
+    let closed = viewer.next_of("closed", WAIT).await.expect("the edge viewer is sent away");
+    assert_eq!(closed["code"], 1012, "reconnect: the media node went away");
+    // The edge node let the viewer go: its leg closes with its last viewer.
+    assert_eq!(wait_metric(&edge, "plenum_cluster_cascade_legs", |v| v == 0.0).await, 0.0, "the dead leg is gone");
+}

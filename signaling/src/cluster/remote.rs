@@ -26,6 +26,8 @@ struct Entry {
     sink: EventSink,
     /// The SFU node, once placed.
     node: Option<String>,
+    /// Seated on an edge node (cascading): the room's home node it relays from.
+    home: Option<String>,
 }
 
 struct Inner {
@@ -86,7 +88,7 @@ impl RemoteMedia {
             if parts.contains_key(&participant) {
                 return Err(SfuError::AlreadyJoined(participant));
             }
-            parts.insert(participant, Entry { ops, sink, node: None });
+            parts.insert(participant, Entry { ops, sink, node: None, home: None });
         }
         self.inner.runtime.spawn(drive(self.inner.clone(), room.clone(), participant, viewer, rx));
         Ok(())
@@ -191,6 +193,7 @@ async fn drive(
     };
     if let Some(entry) = lock(&inner.participants).get_mut(&participant) {
         entry.node = Some(node.clone());
+        entry.home = home.clone();
     } else {
         return;
     }
@@ -264,14 +267,26 @@ async fn watch_nodes(inner: Arc<Inner>) {
         };
         record_node_metrics(&live, &mut seen);
         let alive: HashSet<&str> = live.iter().map(|n| n.id.as_str()).collect();
-        let lost: Vec<(ParticipantId, String)> = lock(&inner.participants)
+        let lost: Vec<(ParticipantId, String, Option<String>)> = lock(&inner.participants)
             .iter()
-            .filter_map(|(id, e)| e.node.as_ref().filter(|n| !alive.contains(n.as_str())).map(|n| (*id, n.clone())))
+            .filter_map(|(id, e)| {
+                // On an edge node, losing the home node loses the media too: join again (the room is re-placed).
+                let gone = e.node.iter().chain(e.home.iter()).find(|n| !alive.contains(n.as_str()))?;
+                let edge = e.node.clone().filter(|n| n != gone);
+                Some((*id, gone.clone(), edge))
+            })
             .collect();
-        for (participant, node) in lost {
+        for (participant, node, edge) in lost {
             tracing::warn!(%participant, %node, "media node lost");
             counter!("plenum_cluster_media_lost_total").increment(1);
             inner.deliver(participant, SfuEvent::Closed(CloseReason::MediaLost));
+            // The edge node still runs: it lets the participant go.
+            if let Some(edge) = edge {
+                let leave = ToSfu::Command { participant, cmd: ParticipantCommand::Leave };
+                if let Err(e) = xadd_json(&mut conn, &sfu_inbox(&edge), &leave).await {
+                    tracing::warn!(%participant, %edge, "cannot tell the edge node: {e}");
+                }
+            }
         }
     }
 }
