@@ -49,6 +49,11 @@ impl DatagramIndex {
         self.by_tuple.insert((transport, source, local), key);
     }
 
+    /// The connection a 5-tuple is routed to, if any.
+    pub fn tuple(&self, transport: Transport, source: SocketAddr, local: SocketAddr) -> Option<ConnKey> {
+        self.by_tuple.get(&(transport, source, local)).copied()
+    }
+
     /// Route a datagram (or an ICE-TCP frame) from `source` that arrived at `local`.
     pub fn route(&mut self, transport: Transport, source: SocketAddr, local: SocketAddr, data: &[u8]) -> Route {
         if let Some(key) = self.by_tuple.get(&(transport, source, local)) {

@@ -189,6 +189,16 @@ impl Shard {
 
     fn relay_offer(&mut self, now: Instant, id: ParticipantId, sdp: &str, tx: &mut impl Transmitter) {
         let Some(relay) = self.relays.legs.get_mut(&id) else { return };
+        // One leg per pair of home and edge worker sockets: the home node tells connections apart by address, so a
+        // second leg on the same path would take the first one's packets.
+        let key = ConnKey { participant: id, target: PcTarget::Publisher };
+        let homes = udp_candidates(sdp);
+        if homes.iter().any(|a| self.index.tuple(Transport::Udp, *a, self.local).is_some_and(|k| k != key)) {
+            tracing::warn!(relay = %id, room = %relay.room, "another relay leg runs between these two workers");
+            let reason = CloseReason::Isolated("another relay leg runs between the same workers".into());
+            self.close_relay(id, reason, now, tx);
+            return;
+        }
         let answer = SdpOffer::from_sdp_string(sdp)
             .map_err(|e| format!("cannot parse the home node's offer: {e}"))
             .and_then(|offer| relay.rtc.sdp_api().accept_offer(offer).map_err(|e| format!("cannot accept offer: {e}")));
@@ -200,8 +210,8 @@ impl Shard {
             }
         };
         // The home node is ICE-lite: it never checks first, so its datagrams are routed by address from the start.
-        for addr in udp_candidates(sdp) {
-            self.index.insert_tuple(Transport::Udp, addr, self.local, ConnKey { participant: id, target: PcTarget::Publisher });
+        for addr in homes {
+            self.index.insert_tuple(Transport::Udp, addr, self.local, key);
         }
         self.events.push_back((id, SfuEvent::RelayAnswer(answer.to_sdp_string())));
         let room = relay.room.clone();
@@ -450,6 +460,51 @@ mod tests {
         assert!(s.poll_timeout().is_some(), "the leg has a deadline");
         s.handle_command(now, leg, ParticipantCommand::Leave, &mut Discard);
         assert_eq!(s.poll_event(), Some((leg, SfuEvent::Closed(CloseReason::Left))));
+        assert_eq!(s.relays().counts(), (0, 0));
+    }
+
+    /// An offer as a home node's subscriber connection makes it: ICE-lite, one host candidate, `p<N>` msids.
+    fn home_offer(addr: &str, publisher: &str, now: Instant) -> String {
+        let mut home = rtc_config().build(now);
+        home.add_local_candidate(Candidate::host(addr.parse().unwrap(), "udp").unwrap());
+        let mut api = home.sdp_api();
+        for (kind, track) in [(MediaKind::Audio, "0"), (MediaKind::Video, "1")] {
+            let msid = (Some(publisher.to_owned()), Some(format!("{publisher}-{track}")));
+            api.add_media(kind, str0m::media::Direction::SendOnly, msid.0, msid.1, None);
+        }
+        api.apply().unwrap().0.to_sdp_string()
+    }
+
+    #[test]
+    fn a_leg_republishes_the_offered_tracks_under_their_publishers_and_a_second_leg_on_its_path_is_refused() {
+        struct Discard;
+        impl Transmitter for Discard {
+            fn transmit(&mut self, _: Transport, _: SocketAddr, _: &[u8]) {}
+        }
+        let now = Instant::now();
+        let mut s = Shard::new("127.0.0.1:50000".parse().unwrap(), 1);
+        let (room, leg, other) = (RoomId("r".into()), ParticipantId(1 << 62), ParticipantId((1 << 62) + 1));
+        s.open_relay(now, room.clone(), leg).unwrap();
+        s.handle_command(now, leg, ParticipantCommand::RelayOffer(home_offer("127.0.0.1:40000", "p5", now)), &mut Discard);
+        assert!(matches!(s.poll_event(), Some((id, SfuEvent::RelayAnswer(_))) if id == leg));
+        assert_eq!(s.relays().counts(), (1, 2), "audio and video relayed");
+        let ghost = &s.participants[&ParticipantId(5)];
+        let tracks: Vec<String> = ghost.uptracks.iter().map(|u| u.track_id()).collect();
+        assert_eq!(tracks, ["0", "1"], "under the publisher's id and track ids");
+        // A viewer joining here subscribes to them; the ghost subscribes to nothing.
+        s.join(now, room.clone(), ParticipantId(7)).unwrap();
+        assert_eq!(s.participants[&ParticipantId(7)].downtracks.len(), 2);
+        assert!(s.participants[&ParticipantId(5)].downtracks.is_empty());
+
+        s.open_relay(now, RoomId("other".into()), other).unwrap();
+        s.handle_command(now, other, ParticipantCommand::RelayOffer(home_offer("127.0.0.1:40000", "p6", now)), &mut Discard);
+        let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert!(events.iter().any(|(id, e)| *id == other && matches!(e, SfuEvent::Closed(CloseReason::Isolated(_)))));
+        assert_eq!(s.relays().counts(), (1, 2), "the first leg keeps running");
+        assert!(!s.participants.contains_key(&ParticipantId(6)));
+
+        s.handle_command(now, leg, ParticipantCommand::Leave, &mut Discard);
+        assert!(!s.participants.contains_key(&ParticipantId(5)), "the ghost leaves with its leg");
         assert_eq!(s.relays().counts(), (0, 0));
     }
 }
