@@ -91,6 +91,9 @@ fn red_is_negotiated_where_offered_and_forwarded_as_each_subscriber_negotiated()
         assert_eq!(pair[0].0, carol_opus);
         assert_eq!(frame_no(&pair[1].1), frame_no(&pair[0].1).wrapping_add(1));
     }
+    // Counted for /metrics: every RED packet from alice, and the copies stripped for carol.
+    let stats = w.shard.stats();
+    assert!(stats.red_in >= bob.len() as u64 && stats.red_stripped >= carol.len() as u64, "{stats:?}");
     // A publisher without RED reaches the RED subscriber as plain Opus on its Opus payload type.
     let sid = w.id_of("carol").to_string();
     let from_carol = &w.client("bob").from_publisher(&sid, MediaKind::Audio)[0].audio;

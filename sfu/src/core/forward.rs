@@ -76,6 +76,9 @@ impl Shard {
         }
         let up = &mut p.uptracks[up_index];
         let Some((_, codec, codec_match)) = up.codec else { return };
+        if codec_match.red {
+            self.stats.red_in += 1;
+        }
         let layer = &mut up.layers[layer_index];
         let info = packet_info(codec, layer.spatial, &pkt.payload);
         layer.on_packet(now, pkt.payload.len(), info.temporal.tid);
@@ -162,7 +165,10 @@ impl Shard {
                 // RED from the publisher, plain Opus for this subscriber: the primary block alone (one copy per
                 // incoming packet, shared by every such subscriber).
                 match primary.get_or_insert_with(|| red::primary(&pkt.payload).map(|r| Arc::from(&pkt.payload[r]))) {
-                    Some(p) => p.clone(),
+                    Some(p) => {
+                        self.stats.red_stripped += 1;
+                        p.clone()
+                    }
                     None => {
                         self.stats.dropped_unknown_codec += 1;
                         continue;
