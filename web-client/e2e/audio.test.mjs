@@ -1,9 +1,10 @@
 // Audio end to end with real Chromiums: RFC 2198 RED and lip sync.
 //
 // Chromium offers red/48000/2 next to Opus by default. The SFU answers with RED before Opus (so Chromium sends
-// RED) and offers it to subscribers: the subscriber's inbound audio must be decoded as audio/red and play. And a
-// remote participant's audio and video must arrive as one MediaStream (one msid stream id on both m-lines), which
-// is what Chromium's audio/video synchronisation groups by.
+// RED) and offers it to subscribers, who accept it: RED packets reach the SFU (its counter; Chromium's getStats
+// names the decoder, audio/opus, for RED as well), pass unchanged, and the audio plays. And a remote
+// participant's audio and video must arrive as one MediaStream (one msid stream id on both m-lines), which is
+// what Chromium's audio/video synchronisation groups by.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
