@@ -63,12 +63,13 @@ pub struct Relays {
 }
 
 impl Relays {
+    /// Asked for every datagram: no hashing while the shard has no legs.
     pub fn is_leg(&self, id: ParticipantId) -> bool {
-        self.legs.contains_key(&id)
+        !self.legs.is_empty() && self.legs.contains_key(&id)
     }
 
     pub fn is_ghost(&self, id: ParticipantId) -> bool {
-        self.ghosts.contains_key(&id)
+        !self.ghosts.is_empty() && self.ghosts.contains_key(&id)
     }
 
     /// Open legs and the tracks they carry.
@@ -300,7 +301,11 @@ impl Shard {
     /// A datagram for a leg (routed by the index).
     pub(crate) fn relay_input(&mut self, id: ParticipantId, input: Input<'_>, now: Instant, tx: &mut impl Transmitter) {
         let Some(relay) = self.relays.legs.get_mut(&id) else { return };
-        match relay.rtc.handle_input(input) {
+        let Ok(handled) = catch_unwind(AssertUnwindSafe(|| relay.rtc.handle_input(input))) else {
+            self.close_relay(id, CloseReason::Isolated("internal error on a relay leg".into()), now, tx);
+            return;
+        };
+        match handled {
             Ok(()) => relay.input_errors = 0,
             Err(_) => {
                 self.stats.dropped_input_error += 1;
@@ -316,15 +321,21 @@ impl Shard {
 
     /// Drive the legs whose deadline has come.
     pub(crate) fn relay_timeouts(&mut self, now: Instant, tx: &mut impl Transmitter) {
-        let due: Vec<ParticipantId> = self.relays.legs.values().filter(|r| r.deadline <= now).map(|r| r.id).collect();
-        for id in due {
-            let Some(relay) = self.relays.legs.get_mut(&id) else { continue };
-            if relay.rtc.handle_input(Input::Timeout(now)).is_err() {
-                self.close_relay(id, CloseReason::ConnectionFailed, now, tx);
-                continue;
-            }
-            self.relay_step(id, now, tx);
+        if self.relays.legs.is_empty() {
+            return;
         }
+        let mut due = std::mem::take(&mut self.scratch_ids);
+        due.clear();
+        due.extend(self.relays.legs.values().filter(|r| r.deadline <= now).map(|r| r.id));
+        for &id in &due {
+            let Some(relay) = self.relays.legs.get_mut(&id) else { continue };
+            match catch_unwind(AssertUnwindSafe(|| relay.rtc.handle_input(Input::Timeout(now)))) {
+                Ok(Ok(())) => self.relay_step(id, now, tx),
+                Ok(Err(_)) => self.close_relay(id, CloseReason::ConnectionFailed, now, tx),
+                Err(_) => self.close_relay(id, CloseReason::Isolated("internal error on a relay leg".into()), now, tx),
+            }
+        }
+        self.scratch_ids = due;
     }
 
     /// Drain a leg and forward what it received, isolating a panic to the leg.
