@@ -3,11 +3,17 @@
 # data dir, runs each scenario with plenum-loadtest pinned to CPU 1, writes one JSON report per scenario and a
 # summary table (markdown) to OUT/summary.md.
 #
-#   loadtest/capacity.sh [BIN_DIR=target/release] [OUT=capacity-results] [DURATION=30s]
+#   loadtest/capacity.sh [BIN_DIR=target/release] [OUT=capacity-results] [DURATION=30s] [SET=table|saturate]
+#
+# SET=table runs the fixed sizes of the capacity table; SET=saturate grows each scenario (webinar viewers, audio
+# rooms, meeting rooms) until a run reports a CPU bottleneck (a side used >= 90 % of its cores), failed joins or
+# more than 2 % loss, and stops that scenario there: the last size is where this machine ran out.
 set -euo pipefail
 BIN=${1:-target/release}
 OUT=${2:-capacity-results}
 DURATION=${3:-30s}
+SET=${4:-table}
+case "$SET" in table|saturate) ;; *) echo "SET must be table or saturate, not '$SET'" >&2; exit 2;; esac
 mkdir -p "$OUT"
 DATA=$(mktemp -d)
 PORT=18080
@@ -24,13 +30,48 @@ run() {
     --server-pid "$SERVER" --duration "$DURATION" --ramp 10 --json "$OUT/$name.json" "$@" | tee "$OUT/$name.txt" || true
 }
 
-run meeting-1x5 --scenario meeting --rooms 1 --publishers 5
-run meeting-1x10 --scenario meeting --rooms 1 --publishers 10
-run meeting-3x8 --scenario meeting --rooms 3 --publishers 8
-run webinar-1x50 --scenario webinar --rooms 1 --subscribers 50
-run webinar-1x150 --scenario webinar --rooms 1 --subscribers 150
-run audio-5x10 --scenario audio-only --rooms 5 --publishers 10 --speakers-switch 5s
-run audio-10x10 --scenario audio-only --rooms 10 --publishers 10 --speakers-switch 5s
+# Whether the report of run NAME shows the machine's limit: a saturated side, failed joins or > 2 % loss.
+limit_reached() {
+  python3 - "$OUT/$1.json" <<'PY'
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    print("no report"); sys.exit(0)
+why = []
+if r["bottleneck"]["first"] != "none": why.append(f"{r['bottleneck']['first']} CPU saturated")
+if r["joined"] < r["participants"]: why.append(f"{r['participants'] - r['joined']} joins failed")
+if r["loss_pct_total"] > 2: why.append(f"{r['loss_pct_total']:.1f} % loss")
+print("; ".join(why))
+PY
+}
+
+# sweep PREFIX "ARGS with {} for the size" SIZE...: run growing sizes until the limit shows.
+sweep() {
+  local prefix=$1 template=$2; shift 2
+  for n in "$@"; do
+    local name; name=$(printf '%s-%04d' "$prefix" "$n")
+    # shellcheck disable=SC2086
+    run "$name" ${template//\{\}/$n}
+    local why; why=$(limit_reached "$name")
+    if [ -n "$why" ]; then echo "==> $prefix: limit at size $n ($why)"; return; fi
+  done
+  echo "==> $prefix: no limit up to size ${*: -1}"
+}
+
+if [ "$SET" = table ]; then
+  run meeting-1x5 --scenario meeting --rooms 1 --publishers 5
+  run meeting-1x10 --scenario meeting --rooms 1 --publishers 10
+  run meeting-3x8 --scenario meeting --rooms 3 --publishers 8
+  run webinar-1x50 --scenario webinar --rooms 1 --subscribers 50
+  run webinar-1x150 --scenario webinar --rooms 1 --subscribers 150
+  run audio-5x10 --scenario audio-only --rooms 5 --publishers 10 --speakers-switch 5s
+  run audio-10x10 --scenario audio-only --rooms 10 --publishers 10 --speakers-switch 5s
+else
+  sweep webinar "--scenario webinar --rooms 1 --subscribers {}" 250 400 600 900
+  sweep audio "--scenario audio-only --rooms {} --publishers 10 --speakers-switch 5s" 20 35 55 80
+  sweep meeting "--scenario meeting --rooms {} --publishers 6" 4 7 11 16
+fi
 
 python3 - "$OUT" <<'PY' > "$OUT/summary.md"
 import json, pathlib, sys
