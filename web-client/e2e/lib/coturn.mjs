@@ -1,18 +1,16 @@
 // A real coturn (Debian's `turnserver`) on 127.0.0.1 for a browser test: REST shared-secret auth
 // (use-auth-secret), loopback peers allowed (the SFU is on 127.0.0.1), no TLS, a log file the test reads.
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeTcpPort, freeUdpPortRange } from './server.mjs';
+import { spawnService, waitReady } from './process.mjs';
 
 export const TURNSERVER = process.env.PLENUM_TURNSERVER ?? '/usr/bin/turnserver';
 export const TURN_REALM = 'plenum.test';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function tcpOpen(port) {
   return new Promise((resolve) => {
@@ -55,40 +53,22 @@ export async function startCoturn({ secret, readyTimeoutMs = 10_000 }) {
   ];
   const confFile = join(dir, 'turnserver.conf');
   await writeFile(confFile, `${config.join('\n')}\n`);
-  const out = [];
-  const child = spawn(TURNSERVER, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (d) => out.push(d.toString()));
-  child.stderr.on('data', (d) => out.push(d.toString()));
-  let exited = null;
-  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => resolve((exited = { code, signal }))));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
+  const service = spawnService(TURNSERVER, ['-c', confFile]);
   const turn = {
     port,
     async log() {
       return readFile(logFile, 'utf8').catch(() => '');
     },
     async stop() {
-      process.removeListener('exit', killOnExit);
-      if (!exited) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exitPromise;
-        clearTimeout(t);
-      }
+      await service.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + readyTimeoutMs;
-  while (!(await tcpOpen(port))) {
-    if (exited || Date.now() > deadline) {
-      const text = `${out.join('')}\n${await turn.log()}`;
-      await turn.stop();
-      throw new Error(`turnserver did not start (${JSON.stringify(exited)}):\n${text}`);
-    }
-    await sleep(100);
-  }
+  await waitReady(service, 'turnserver', () => tcpOpen(port), {
+    timeoutMs: readyTimeoutMs,
+    details: async () => `${service.output()}\n${await turn.log()}`,
+    onFail: () => turn.stop(),
+  });
   return turn;
 }
 

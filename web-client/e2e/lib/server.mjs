@@ -1,11 +1,12 @@
 // Starting `plenum serve` for a browser test: free loopback ports, a fresh data dir, /healthz, join URLs.
 
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnService, waitReady } from './process.mjs';
 
 /** A free TCP port on 127.0.0.1. */
 export function freeTcpPort() {
@@ -55,8 +56,6 @@ export async function freeUdpPortRange(count) {
   throw new Error(`no ${count} consecutive free UDP ports`);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Start `plenum serve`. Returns { env, baseUrl, dataDir, httpPort, log(), stop() }; log() is everything it printed
  * so far. `dataDir`: the data directory of a server stopped with `stop({ keepData: true })` (a restart).
@@ -80,68 +79,33 @@ export async function startServer({ bin, webDir, workers = 2, readyTimeoutMs = 3
     RUST_LOG: process.env.RUST_LOG ?? 'info',
     ...extraEnv,
   };
-  const chunks = [];
-  const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let exited = null;
-  // Never leave a server behind, even when the test process dies on a timeout.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve(exited);
-    });
-    child.on('error', (err) => {
-      exited = { code: null, signal: null, error: err };
-      chunks.push(`[spawn error] ${err.message}\n`);
-      resolve(exited);
-    });
-  });
-  child.stdout.on('data', (d) => chunks.push(d.toString()));
-  child.stderr.on('data', (d) => chunks.push(d.toString()));
-
+  const service = spawnService(bin, ['serve'], { env });
   const server = {
     env,
     baseUrl,
     dataDir,
     httpPort,
     mediaPort,
-    log: () => chunks.join(''),
+    log: () => service.output(),
     /** Send a signal (e.g. SIGTERM for a graceful drain). */
-    signal: (sig) => child.kill(sig),
+    signal: (sig) => service.signal(sig),
     /** Resolves with { code, signal } when the process has ended. */
-    exited: () => exitPromise,
+    exited: () => service.exited(),
     /** Stop it; `keepData`: leave the data directory for a restart. */
     async stop({ keepData = false } = {}) {
-      process.removeListener('exit', killOnExit);
-      if (!exited) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exitPromise;
-        clearTimeout(t);
-      }
+      await service.stop();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
-
-  const deadline = Date.now() + readyTimeoutMs;
-  for (;;) {
-    if (exited) {
-      await server.stop();
-      throw new Error(`plenum serve exited early (${JSON.stringify(exited)}):\n${server.log()}`);
-    }
+  const healthy = async () => {
     try {
-      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return server;
+      return (await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) })).ok;
     } catch {
-      // not listening yet
+      return false; // not listening yet
     }
-    if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`plenum serve not healthy within ${readyTimeoutMs} ms:\n${server.log()}`);
-    }
-    await sleep(100);
-  }
+  };
+  await waitReady(service, 'plenum serve', healthy, { timeoutMs: readyTimeoutMs, onFail: () => server.stop() });
+  return server;
 }
 
 /** `plenum token ...` with the server's environment; returns the join URL (re-based on the server's URL). */
