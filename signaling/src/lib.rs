@@ -203,6 +203,7 @@ impl Server {
             https,
             oidc,
             trusted_proxies: api::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
+            sessions: Some(shared.clone()),
         };
         let app = http::router(AppState {
             shared: shared.clone(),

@@ -133,7 +133,10 @@ async fn users_crud_and_audit(env: &Env) {
     let (status, log) = a.get("/api/v1/audit").await;
     assert_eq!(status, StatusCode::OK);
     let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(&actions[..4], ["user.deleted", "meeting.created", "user.updated", "user.created"], "{log}");
+    assert_eq!(&actions[..5], ["user.deleted", "meeting.created", "user.updated", "login", "user.created"], "{log}");
+    // A successful password login is audited with the client's address.
+    assert_eq!((log[3]["target_id"].as_str(), log[3]["details"]["method"].as_str()), (Some(bob_id.as_str()), Some("password")));
+    assert_eq!(log[3]["details"]["ip"], "192.0.2.10");
     let deleted = &log[0];
     assert_eq!(deleted["actor_id"].as_str(), Some(admin.id.as_str()));
     assert_eq!(deleted["actor_name"], "Ada Admin");
@@ -184,12 +187,14 @@ async fn disabled_accounts(env: &Env) {
     assert_eq!(err["error"]["fields"]["role"], "you cannot take the admin role from yourself");
     assert_eq!(a.get("/api/v1/me").await.1["disabled"], false);
     // Audited: who disabled and enabled whom.
+    // (The newest entry is Sam's login after being enabled again.)
     let (_, log) = a.get("/api/v1/audit?limit=5").await;
     let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(&actions[..3], ["user.enabled", "login.refused", "user.disabled"], "{log}");
-    assert_eq!((log[1]["details"]["reason"].as_str(), log[1]["details"]["ip"].as_str()), (Some("account_disabled"), Some("192.0.2.10")));
-    assert_eq!((log[2]["actor_name"].as_str(), log[2]["target_id"].as_str()), (Some("Ada Admin"), Some(sam.id.as_str())));
-    assert_eq!(log[2]["details"]["disabled"], json!({"from": false, "to": true}));
+    assert_eq!(&actions[..4], ["login", "user.enabled", "login.refused", "user.disabled"], "{log}");
+    assert_eq!(log[0]["actor_id"].as_str(), Some(sam.id.as_str()));
+    assert_eq!((log[2]["details"]["reason"].as_str(), log[2]["details"]["ip"].as_str()), (Some("account_disabled"), Some("192.0.2.10")));
+    assert_eq!((log[3]["actor_name"].as_str(), log[3]["target_id"].as_str()), (Some("Ada Admin"), Some(sam.id.as_str())));
+    assert_eq!(log[3]["details"]["disabled"], json!({"from": false, "to": true}));
 }
 
 /// Behind a trusted reverse proxy the login rate limit and the audit log see the forwarded client address; from
@@ -596,13 +601,75 @@ async fn banned_people_are_refused_at_the_links(env: &Env) {
     assert_ne!(verify_token(env, g2["token"].as_str().unwrap(), m2["id"].as_str().unwrap()).sub, identity);
 }
 
+/// A meeting's moderators (and admins) list its bans and lift one: the person's link works again. Staff who do
+/// not moderate it (even if invited) get 403; lifting is audited as `ban.lifted`.
+async fn lifting_bans(env: &Env) {
+    env.user("admin@example.org", "Ada", Role::Admin).await;
+    env.user("erika@example.org", "Erika", Role::Staff).await;
+    let max = env.user("max@example.org", "Max", Role::Staff).await;
+    let otto = env.user("otto@example.org", "Otto", Role::Staff).await;
+    env.user("sam@example.org", "Sam", Role::Staff).await;
+    let mut e = env.login("erika@example.org").await;
+    let mut body = meeting_body("Sprechstunde", 5, 60);
+    body["moderators"] = json!([max.id]);
+    body["invitees"] = json!(["sam@example.org", "otto@example.org"]);
+    let (_, m) = e.write("POST", "/api/v1/meetings", body).await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    let moderator = plenum_signaling::audit::Actor::new(max.id.clone(), "Max");
+    plenum_signaling::meetings::room_store::ban(&env.db, &id, &otto.id, "Otto O.", &moderator).await.unwrap();
+    let mut o = env.login("otto@example.org").await;
+    let join = format!("/api/v1/join/{id}");
+    let (status, err) = o.write("POST", &join, json!({})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("banned")), "{err}");
+    // The owner and an admin see the ban: whom, under which name, by whom.
+    let bans = format!("/api/v1/meetings/{id}/bans");
+    for email in ["erika@example.org", "admin@example.org"] {
+        let mut c = env.login(email).await;
+        let (status, list) = c.get(&bans).await;
+        assert_eq!(status, StatusCode::OK, "{email}: {list}");
+        let list = list["bans"].as_array().unwrap().clone();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!((list[0]["identity"].as_str(), list[0]["name"].as_str()), (Some(otto.id.as_str()), Some("Otto O.")));
+        assert_eq!(list[0]["banned_by_name"], "Max");
+    }
+    // Invited staff who are no moderators may neither see nor lift bans; the banned person neither.
+    let lift = format!("{bans}/{}", otto.id);
+    for email in ["sam@example.org", "otto@example.org"] {
+        let mut c = env.login(email).await;
+        let (status, err) = c.get(&bans).await;
+        assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{email}: {err}");
+        assert_eq!(c.delete(&lift).await, StatusCode::FORBIDDEN, "{email}");
+    }
+    assert_eq!(env.anonymous().get(&bans).await.0, StatusCode::UNAUTHORIZED);
+    assert!(plenum_signaling::meetings::room_store::is_banned(&env.db, &id, &otto.id).await.unwrap(), "still banned");
+    // The moderator lifts it: Otto's link works again; a second lift finds nothing.
+    let mut mx = env.login("max@example.org").await;
+    assert_eq!(mx.delete(&lift).await, StatusCode::NO_CONTENT);
+    assert_eq!(mx.delete(&lift).await, StatusCode::NOT_FOUND);
+    assert_eq!(mx.delete(&format!("/api/v1/meetings/nope/bans/{}", otto.id)).await, StatusCode::NOT_FOUND);
+    let (_, list) = mx.get(&bans).await;
+    assert_eq!(list["bans"], json!([]));
+    let (status, joined) = o.write("POST", &join, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    assert_eq!(verify_token(env, joined["token"].as_str().unwrap(), &id).sub, otto.id);
+    // Audited: who lifted whose ban, in which meeting.
+    let lifted: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT actor_name, target_id, target_name FROM audit_log WHERE action = 'ban.lifted' AND meeting_id = $1")
+            .bind(id.clone())
+            .fetch_all(env.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(lifted, vec![("Max".to_owned(), otto.id.clone(), "Otto O.".to_owned())]);
+}
+
 async fn openapi_document(env: &Env) {
     let mut c = env.anonymous();
     let (status, doc) = c.get("/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
     for path in ["/api/v1/login", "/api/v1/meetings", "/api/v1/meetings/{id}", "/api/v1/meetings/{id}/invite.ics",
-        "/api/v1/users/{id}", "/api/v1/guest/{id}/{secret}", "/api/v1/audit", "/api/v1/time-zones"]
+        "/api/v1/users/{id}", "/api/v1/guest/{id}/{secret}", "/api/v1/audit", "/api/v1/time-zones",
+        "/api/v1/meetings/{id}/bans", "/api/v1/meetings/{id}/bans/{identity}"]
     {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
@@ -648,6 +715,7 @@ scenarios!(
     validation,
     concurrent_update_conflicts,
     banned_people_are_refused_at_the_links,
+    lifting_bans,
     joining_by_link,
     openapi_document,
 );

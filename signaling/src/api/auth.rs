@@ -27,7 +27,7 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| password::hash("no account has this password").unwrap_or_default())
 }
 
-/// Log in with email and password; sets the session cookie.
+/// Log in with email and password; sets the session cookie. Audited as `login` (with the client's address).
 #[utoipa::path(post, path = "/api/v1/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = User), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "account_disabled: an admin disabled the account"),
@@ -66,6 +66,9 @@ pub async fn login(
         return Err(ApiError::AccountDisabled);
     }
     let token = sessions::create(&state.db, &user.id).await?;
+    let entry = AuditEntry::new(user.actor(), "login", "user", &user.id, &user.name)
+        .with_details(serde_json::json!({"method": "password", "ip": ip.to_string()}));
+    state.audit.record(entry).await?;
     let jar = jar.add(state.cookie(SESSION_COOKIE, token, true));
     Ok((jar, Json(user)))
 }

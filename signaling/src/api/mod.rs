@@ -7,6 +7,7 @@
 
 pub mod audit_log;
 pub mod auth;
+pub mod bans;
 pub mod client_addr;
 pub mod error;
 pub mod join;
@@ -55,6 +56,9 @@ pub struct ApiState {
     pub oidc: Option<Arc<crate::oidc::OidcLogin>>,
     /// Reverse proxies whose forwarding headers give the client's address (see [`client_addr`]).
     pub trusted_proxies: client_addr::TrustedProxies,
+    /// The server's sessions and rooms, so that lifting a ban and disabling an account reach them at once; `None`:
+    /// an API without rooms (tests).
+    pub sessions: Option<Arc<crate::session::Shared>>,
 }
 
 impl ApiState {
@@ -102,6 +106,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/meetings/{id}", get(meetings::read).put(meetings::update).delete(meetings::delete))
         .route("/meetings/{id}/invite.ics", get(meetings::invite_ics))
+        .route("/meetings/{id}/bans", get(bans::list))
+        .route("/meetings/{id}/bans/{identity}", axum::routing::delete(bans::lift))
         .route("/time-zones", get(meetings::time_zones))
         .route("/join/{id}", post(join::staff))
         .route("/guest/{id}/{secret}", get(join::guest_info).post(join::guest))

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{audit_log, auth, error, join, meetings, oidc, users};
+use super::{audit_log, auth, bans, error, join, meetings, oidc, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +15,7 @@ use super::{audit_log, auth, error, join, meetings, oidc, users};
         auth::login, auth::logout, auth::me, oidc::options, oidc::login, oidc::callback,
         users::list, users::directory, users::create, users::read, users::update, users::delete,
         meetings::list, meetings::create, meetings::read, meetings::update, meetings::delete, meetings::invite_ics,
-        meetings::time_zones,
+        meetings::time_zones, bans::list, bans::lift,
         join::staff, join::guest_info, join::guest,
         audit_log::list,
     ),

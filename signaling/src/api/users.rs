@@ -106,7 +106,8 @@ pub async fn read(State(state): State<ApiState>, _admin: Admin, Path(id): Path<S
     accounts::get_user(&state.db, &id).await?.map(Json).ok_or(ApiError::NotFound("no such account"))
 }
 
-/// Change an account (409 if it changed since `version`): name, email, role, password, disabled. Admins cannot take
+/// Change an account (409 if it changed since `version`): name, email, role, password, disabled (which also sends
+/// the account out of the meetings it is in, with the error `account_disabled`). Admins cannot take
 /// the admin role from themselves or disable themselves (422 with the field).
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", request_body = UserInput,
     responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -134,7 +135,14 @@ pub async fn update(
     let password_hash = hash_optional(input.password).await?;
     let changes =
         UserChanges { email: input.email, name: input.name, role: input.role, password_hash, disabled: input.disabled };
-    Ok(Json(accounts::update_user(&state.db, &id, version, changes, &admin.actor()).await?))
+    let disabling = input.disabled == Some(true);
+    let user = accounts::update_user(&state.db, &id, version, changes, &admin.actor()).await?;
+    if disabling && let Some(shared) = &state.sessions {
+        // Not only future joins: whoever is in a meeting with this account now is sent out, and told why.
+        let told = shared.registry.expel_identity(&user.id);
+        tracing::info!(user = %user.id, sessions = told, "account disabled; its meeting sessions end");
+    }
+    Ok(Json(user))
 }
 
 /// Delete an account; its meetings pass to the admin who deletes it.

@@ -116,6 +116,57 @@ pub async fn bans(db: &Db, room: &str) -> Result<Vec<String>, DbError> {
     Ok(rows.iter().map(|r| r.try_get("identity")).collect::<Result<_, _>>()?)
 }
 
+/// A stored ban, as moderators see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct StoredBan {
+    /// Who is banned (an account id, a guest's per-meeting identity, or a token's identity); lifting takes it.
+    pub identity: String,
+    /// The name the person had in the meeting.
+    pub name: String,
+    pub banned_by_id: String,
+    pub banned_by_name: String,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// The bans of `room`, oldest first.
+pub async fn list_bans(db: &Db, room: &str) -> Result<Vec<StoredBan>, DbError> {
+    let rows = sqlx::query(
+        "SELECT identity, name, banned_by_identity, banned_by_name, created_at FROM room_bans WHERE room = $1 \
+         ORDER BY created_at, identity LIMIT $2",
+    )
+    .bind(room.to_owned())
+    .bind(MAX_BANS_PER_ROOM as i64)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredBan {
+                identity: r.try_get("identity")?,
+                name: r.try_get("name")?,
+                banned_by_id: r.try_get("banned_by_identity")?,
+                banned_by_name: r.try_get("banned_by_name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(DbError::from)
+}
+
+/// Lift the ban of `identity` from `room`; returns it, or `None` if there was none.
+pub async fn lift_ban(db: &Db, room: &str, identity: &str) -> Result<Option<StoredBan>, DbError> {
+    let found = list_bans(db, room).await?.into_iter().find(|b| b.identity == identity);
+    if found.is_none() {
+        return Ok(None);
+    }
+    let done = sqlx::query("DELETE FROM room_bans WHERE room = $1 AND identity = $2")
+        .bind(room.to_owned())
+        .bind(identity.to_owned())
+        .execute(db.pool())
+        .await?;
+    Ok(found.filter(|_| done.rows_affected() > 0))
+}
+
 /// Whether `room` is a meeting that was deleted or ended.
 pub async fn closed(db: &Db, room: &str) -> Result<Option<Closed>, DbError> {
     let row = sqlx::query("SELECT ended_at, deleted_at FROM meetings WHERE id = $1")
@@ -165,6 +216,11 @@ mod tests {
         assert!(!record.account_disabled, "a guest is no account");
         assert!(is_banned(&db, "raum-1", "guest-abc").await.unwrap());
         assert!(!is_banned(&db, "raum-2", "guest-abc").await.unwrap());
+        let listed = list_bans(&db, "raum-1").await.unwrap();
+        assert_eq!((listed.len(), listed[0].name.as_str(), listed[0].banned_by_name.as_str()), (1, "Gabi", "Moni Moderatorin"));
+        assert_eq!(lift_ban(&db, "raum-1", "guest-abc").await.unwrap().map(|b| b.identity), Some("guest-abc".to_owned()));
+        assert_eq!(lift_ban(&db, "raum-1", "guest-abc").await.unwrap(), None, "already lifted");
+        assert!(!is_banned(&db, "raum-1", "guest-abc").await.unwrap());
         db.pool().close().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }

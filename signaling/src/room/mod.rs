@@ -14,7 +14,7 @@ mod moderation;
 pub mod replica;
 pub use replica::{RoomBus, RoomOp};
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, OnceLock};
 
 use plenum_sfu::{ParticipantId, RoomId, TrackInfo};
@@ -62,6 +62,8 @@ pub enum Moderation {
     StopScreen,
     Remove { ban: bool },
     End,
+    /// Not a moderator's action: an admin disabled the participant's account (`by` is empty).
+    AccountDisabled,
 }
 
 /// The channel through which a session receives room events.
@@ -247,13 +249,26 @@ pub enum HandOutcome {
 /// Most identities banned per room (a bound on memory; further bans still remove, but are not remembered).
 pub const MAX_BANS_PER_ROOM: usize = 1000;
 
+/// A room's banned identities; the time is when this process made the ban (`None`: read from the database).
+pub(crate) type Bans = HashMap<String, Option<std::time::Instant>>;
+
+/// Record a ban made in this process (a moderator here or on another node) in `bans`, within the bound.
+fn add_ban(bans: &mut HashMap<RoomId, Bans>, room: &RoomId, identity: &str) -> bool {
+    let banned = bans.entry(room.clone()).or_default();
+    if banned.len() >= MAX_BANS_PER_ROOM && !banned.contains_key(identity) {
+        return false;
+    }
+    banned.insert(identity.to_owned(), Some(std::time::Instant::now()));
+    true
+}
+
 /// All rooms of this server.
 #[derive(Default)]
 pub struct Registry {
     rooms: Mutex<HashMap<RoomId, Room>>,
-    /// Identities banned per room, for the life of the process (kept when the room empties). Locked only while
-    /// `rooms` is held, so the two never deadlock.
-    bans: Mutex<HashMap<RoomId, HashSet<String>>>,
+    /// Identities banned per room (kept when the room empties), with when a ban was made in this process (`None`:
+    /// read from the database). Locked only while `rooms` is held, so the two never deadlock.
+    bans: Mutex<HashMap<RoomId, Bans>>,
     /// Rooms ended or deleted (see [`Closed`]); locked alone or while `rooms` is held.
     closed: Mutex<HashMap<RoomId, Closed>>,
     /// In a cluster: where changes go to reach the other signaling nodes (see [`replica`]).
@@ -270,12 +285,12 @@ impl Registry {
         self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock_bans(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, HashSet<String>>> {
+    fn lock_bans(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Bans>> {
         self.bans.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn is_banned(&self, room: &RoomId, identity: &str) -> bool {
-        self.lock_bans().get(room).is_some_and(|b| b.contains(identity))
+        self.lock_bans().get(room).is_some_and(|b| b.contains_key(identity))
     }
 
     /// Add a participant; tell the others (`participant_joined`) and return what it should see. Refused if its

@@ -23,11 +23,7 @@ impl Registry {
         let event = RoomEvent::Moderated { action, by: by.to_string() };
         self.publish(room, RoomOp::Moderated { target: info.sid.clone(), action, by: by.to_string() });
         if action == (Moderation::Remove { ban: true }) {
-            let mut bans = self.lock_bans();
-            let banned = bans.entry(room.clone()).or_default();
-            if banned.len() < MAX_BANS_PER_ROOM {
-                banned.insert(info.identity.clone());
-            } else {
+            if !super::add_ban(&mut self.lock_bans(), room, &info.identity) {
                 tracing::warn!(room = %room, "ban list full; {} removed but not banned", info.sid);
             }
             let same: Vec<ParticipantId> = r
@@ -99,6 +95,10 @@ impl Registry {
 
 const MAX_CLOSED_ROOMS: usize = 100_000;
 
+/// How long a ban made in this process is kept without the database confirming it (it is written in the
+/// background, usually within milliseconds).
+pub const UNSTORED_BAN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Registry {
     fn lock_closed(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<RoomId, Closed>> {
         self.closed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -126,22 +126,60 @@ impl Registry {
         }
     }
 
-    /// Take over what the database knows about `room` (bans, ended or deleted), e.g. after a restart.
+    /// Take over what the database knows about `room` (bans, ended or deleted), e.g. after a restart. The database
+    /// is the truth about bans (a lifted ban is gone from it), except for bans made here in the last
+    /// [`UNSTORED_BAN_GRACE`], which may not be written yet.
     pub fn restore(&self, room: &RoomId, stored: &StoredRoom) {
         if let Some(closed) = stored.closed {
             self.set_closed(room, closed);
         }
-        if stored.bans.is_empty() {
-            return;
-        }
         let _rooms = self.lock();
         let mut bans = self.lock_bans();
         let banned = bans.entry(room.clone()).or_default();
+        banned.retain(|_, made| made.is_some_and(|at| at.elapsed() < UNSTORED_BAN_GRACE));
         for identity in &stored.bans {
             if banned.len() >= MAX_BANS_PER_ROOM {
                 break;
             }
-            banned.insert(identity.clone());
+            banned.entry(identity.clone()).or_insert(None);
         }
+        if banned.is_empty() {
+            bans.remove(room);
+        }
+    }
+
+    /// Forget the ban of `identity` from `room` (a moderator lifted it in the database). Returns whether there was one.
+    pub fn lift_ban(&self, room: &RoomId, identity: &str) -> bool {
+        let _rooms = self.lock();
+        let mut bans = self.lock_bans();
+        let Some(banned) = bans.get_mut(room) else { return false };
+        let was = banned.remove(identity).is_some();
+        if banned.is_empty() {
+            bans.remove(room);
+        }
+        was
+    }
+
+    /// An admin disabled the account `identity`: its sessions in every room (on this node, and through the room
+    /// bus on others) and in lobbies here are told to go ([`Moderation::AccountDisabled`]). Returns how many
+    /// participants and lobby entries were told.
+    pub fn expel_identity(&self, identity: &str) -> usize {
+        let rooms = self.lock();
+        let event = RoomEvent::Moderated { action: Moderation::AccountDisabled, by: String::new() };
+        let mut told = 0;
+        for (room, r) in rooms.iter() {
+            for member in r.members.values().filter(|m| m.info.identity == identity) {
+                // A member of another node has no channel here: its own node delivers the published op.
+                member.send(event.clone());
+                let (target, action) = (member.info.sid.clone(), Moderation::AccountDisabled);
+                self.publish(room, RoomOp::Moderated { target, action, by: String::new() });
+                told += 1;
+            }
+            for waiter in r.lobby.values().filter(|w| w.entry.identity == identity) {
+                waiter.send(event.clone());
+                told += 1;
+            }
+        }
+        told
     }
 }

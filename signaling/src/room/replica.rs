@@ -12,7 +12,7 @@ use plenum_sfu::{ParticipantId, RoomId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{MAX_BANS_PER_ROOM, Member, Moderation, Registry, Room, RoomEvent, Waiter};
+use super::{Member, Moderation, Registry, Room, RoomEvent, Waiter};
 use crate::protocol::{ChatEntry, LeaveReason, LobbyEntry, ParticipantInfo, ServerMessage, TrackEntry};
 
 /// One change to a room, as it crosses signaling nodes.
@@ -203,11 +203,7 @@ impl Registry {
                 let event = RoomEvent::Moderated { action, by };
                 if action == (Moderation::Remove { ban: true }) {
                     let Some(identity) = r.members.get(&id).map(|m| m.info.identity.clone()) else { return };
-                    let mut bans = self.lock_bans();
-                    let banned = bans.entry(room.clone()).or_default();
-                    if banned.len() < MAX_BANS_PER_ROOM {
-                        banned.insert(identity.clone());
-                    }
+                    super::add_ban(&mut self.lock_bans(), room, &identity);
                     for member in r.members.values().filter(|m| m.info.identity == identity) {
                         member.send(event.clone());
                     }

@@ -146,6 +146,10 @@ impl Session {
                 // Only a ban or the end of the meeting reach the lobby.
                 let refusal = match action {
                     Moderation::End => return self.ended(),
+                    Moderation::AccountDisabled => {
+                        self.state = State::Done;
+                        return self.fatal(ErrorCode::AccountDisabled, "an admin disabled your account");
+                    }
                     Moderation::Remove { .. } => Refusal::Banned,
                     _ => return,
                 };
@@ -183,6 +187,11 @@ impl Session {
                 return self.fatal(ErrorCode::Removed, message);
             }
             Moderation::End => return self.ended(),
+            Moderation::AccountDisabled => {
+                tracing::info!(participant = %id, room = %room, "removed: the account was disabled");
+                self.depart(LeaveReason::Removed, true);
+                return self.fatal(ErrorCode::AccountDisabled, "an admin disabled your account");
+            }
         };
         if let Some(media) = block
             && let Err(e) = self.shared.media.command(id, ParticipantCommand::BlockMedia { media, blocked: true })

@@ -64,6 +64,7 @@ impl Env {
             https: false,
             oidc: None,
             trusted_proxies: Default::default(),
+            sessions: None,
         };
         let app = Router::new().nest("/api/v1", api::router(state.clone()));
         Env { db, app, state, keys, dir }

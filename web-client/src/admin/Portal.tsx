@@ -6,6 +6,7 @@ import { pickLanguage, type Lang } from '../i18n';
 import { api, ApiError, oidcError, oidcLoginHref, zoneOptions, type AuditRecord, type LoginOptions, type Meeting, type User } from './api';
 import { portalStrings, type PortalDict } from './strings';
 import { UsersPage } from './Users';
+import { MeetingBans } from './Bans';
 import { errorMessage } from './messages';
 
 type Nav = (path: string) => void;
@@ -361,6 +362,7 @@ function MeetingForm({ t, meeting, onDone }: { t: PortalDict; meeting: Meeting |
       {error && <p role="alert" className="warning">{error}</p>}
       <button type="submit" className="primary" data-testid="meeting-save">{t.save}</button>
       <button type="button" onClick={onDone}>{t.cancel}</button>
+      {meeting && <MeetingBans t={t} meetingId={meeting.id} />}
     </form>
   );
 }

@@ -78,6 +78,11 @@ const de = {
   oidc_email_taken: 'Ein anderes Konto verwendet bereits Ihre E-Mail-Adresse. Bitte wenden Sie sich an die Administration.',
   oidc_disabled: 'Ihr Konto wurde von der Administration deaktiviert.',
   accountDisabled: 'Ihr Konto wurde von der Administration deaktiviert.',
+  bans: 'Ausgeschlossene Personen',
+  noBans: 'Niemand ist ausgeschlossen.',
+  bannedBy: 'ausgeschlossen von',
+  liftBan: 'Ausschluss aufheben',
+  confirmLiftBan: 'Den Ausschluss von {name} aufheben? Die Person kann dann wieder teilnehmen.',
 };
 
 export type PortalDict = typeof de;
@@ -160,6 +165,11 @@ const en: PortalDict = {
   oidc_email_taken: 'Another account already uses your email address. Please contact the administrators.',
   oidc_disabled: 'An administrator disabled your account.',
   accountDisabled: 'An administrator disabled your account.',
+  bans: 'Banned people',
+  noBans: 'Nobody is banned.',
+  bannedBy: 'banned by',
+  liftBan: 'Lift ban',
+  confirmLiftBan: 'Lift the ban of {name}? They can join again.',
 };
 
 export const portalStrings = { de, en };
