@@ -22,7 +22,7 @@ export function checkPrerequisites() {
 }
 
 /**
- * Run `body(ctx)` with ctx = { step, people, setServer, extra }: `step(name, fn, { critical })` is a subtest;
+ * Run `body(ctx)` with ctx = { step, people, setServer, extra }: `step(name, fn, { critical, todo })` is a subtest;
  * participants pushed to `people` and the server given to `setServer` are reported on failure and closed at the end.
  */
 export async function withSteps(t, body) {
@@ -30,8 +30,9 @@ export async function withSteps(t, body) {
   let server = null;
   let failed = false;
   let blocked = false;
-  const step = (name, fn, { critical = false } = {}) =>
-    t.test(name, { skip: blocked ? 'an earlier critical step failed' : false }, async () => {
+  // `todo`: a known failure (the reason says which); it is run and reported but does not fail the test.
+  const step = (name, fn, { critical = false, todo = false } = {}) =>
+    t.test(name, { skip: blocked ? 'an earlier critical step failed' : false, todo }, async () => {
       try {
         await fn();
       } catch (e) {
