@@ -207,6 +207,8 @@ mod tests {
         let store = RoomStore::new(db.clone());
         let by = Actor::new("mod-1", "Moni Moderatorin");
         store.ban_later("raum-1", "guest-abc", "Gabi", by.clone());
+        // Background writes run in any order: the second ban is made after the first is stored.
+        store.flush().await;
         store.ban_later("raum-1", "guest-abc", "Gabi again", by);
         store.end_later("raum-1", 1_000); // no such meeting: nothing to mark
         store.flush().await;
