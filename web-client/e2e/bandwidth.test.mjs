@@ -143,7 +143,8 @@ test('a browser behind a 400 kbit/s bottleneck gets a lower layer, and the high 
         const after = await sfuFigures(server);
         const kbit = ((await net.bytesToNamespace()) - bytes0) * 8 / (Date.now() - t0);
         console.log(`capped: ${v.width} px after ${tookMs} ms; ${f1 - f0} frames in 4 s; ${kbit.toFixed(0)} kbit/s crossed the cap; ${JSON.stringify(after)}`);
-        assert.ok(f1 - f0 >= 2 * baseFps, `alice's video at bob must keep playing under the cap: ${f1 - f0} frames in 4 s (${baseFps.toFixed(1)} fps uncapped)`);
+        // The Allocator may also drop temporal layers (down to a quarter of the frame rate): playing means >= 1/4.
+        assert.ok(f1 - f0 >= baseFps, `alice's video at bob must keep playing under the cap: ${f1 - f0} frames in 4 s (${baseFps.toFixed(1)} fps uncapped)`);
         assert.ok(after.layerSwitches > before.layerSwitches, 'the SFU switched bob\'s layer');
         assert.ok(kbit <= CAP_KBIT * 1.1, `the cap held: ${kbit.toFixed(0)} kbit/s`);
       });
