@@ -20,7 +20,8 @@ step "web client: unit tests" npm --prefix web-client test
 # One cargo profile (dev, with optimised dependencies) for everything below.
 step "cargo build (workspace, all targets)" cargo build --workspace --all-targets --locked
 step "cargo test" cargo test --workspace --locked
-# Alone, so nothing else competes for the two cores: 2 rooms x 4 real WebRTC participants for ~20 s against an
+# Alone, so nothing else competes for the two cores: 2 rooms x 4 real WebRTC participants for ~20 s, then a
+# simulcast meeting with mixed tile sizes (~18 s; large tiles get 1280x720, small ones 320x180), against an
 # in-process server (zero failed joins, loss < 1 %, media both ways, complete JSON), and bench-forward at fan-out 5.
 step "load test and bench-forward smoke run" cargo test -p plenum-loadtest --locked --test ci_load --test bench_smoke -- --ignored
 # 3 participants for 10 s through a real Janus VideoRoom on loopback (run --target janus, janus-config).

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use plenum_loadtest::bench::{BenchConfig, bench_forward, initial_estimate_for};
 use plenum_loadtest::client::Target;
+use plenum_loadtest::client::tiles::TileSizes;
 use plenum_loadtest::client::janus::config::{
     DEBIAN_MODULES, JanusConfig, janus_command_line, require_host_ipv4, write_config,
 };
@@ -97,16 +98,25 @@ struct RunArgs {
     /// Time after the last join, e.g. 30s, 5m.
     #[arg(long, default_value = "30s", value_parser = humantime_secs)]
     duration: Duration,
-    /// Ask for simulcast (not sent by the load generator yet: one layer is sent; the report says so).
-    #[arg(long, default_value = "off", value_parser = on_off)]
+    /// Publish VP8 simulcast as the web client does: three encodings (rids l, m, h: 320x180, 640x360,
+    /// 1280x720) in step, each its own RTP stream with the mid and rid header extensions. Plenum only.
+    #[arg(long, default_value = "off", value_parser = on_off, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "on")]
     simulcast: bool,
+    /// How large the participants show the others' videos (sent in `video_sizes`; the SFU picks each video's
+    /// layer from it): grid = everyone in one grid on a 1280x720 stage as the web client lays it out (4 in a
+    /// room: 632x355 tiles), large = 1280x720, small = 320x180, mixed = alternately large and small within each
+    /// room, none = never say (the SFU sends the best layer the bandwidth allows).
+    #[arg(long, value_enum, default_value = "grid")]
+    tile_sizes: TileSizes,
     /// Rotate the active speaker of each room every this many seconds (others send room noise).
     #[arg(long, value_parser = humantime_secs)]
     speakers_switch: Option<Duration>,
     /// Opus DTX: leave out silent frames.
-    #[arg(long, default_value = "on", value_parser = on_off)]
+    #[arg(long, default_value = "on", value_parser = on_off, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "on")]
     dtx: bool,
-    /// Video layer without simulcast: 0 = 320x180, 1 = 640x360, 2 = 1280x720.
+    /// Video layer sent without simulcast: 0 = 320x180, 1 = 640x360, 2 = 1280x720.
     #[arg(long, default_value_t = 1)]
     video_layer: usize,
     /// Per-client impairment: random loss in % (each direction).
@@ -237,6 +247,7 @@ fn run_cmd(a: RunArgs) -> Result<bool, LoadError> {
         ramp: a.ramp,
         duration: a.duration,
         simulcast: a.simulcast,
+        tile_sizes: a.tile_sizes,
         speakers_switch: a.speakers_switch,
         dtx: a.dtx,
         video_layer: a.video_layer,

@@ -11,7 +11,9 @@ use bytes::{Bytes, BytesMut};
 use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_simulcast_extension_headers, register_default_interceptors,
+};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::event::RTCPeerConnectionEvent;
@@ -64,6 +66,9 @@ fn media_engine() -> Result<MediaEngine, LoadError> {
         .map_err(|e| LoadError::rtc("register opus", e))?;
     me.register_codec(RTCRtpCodecParameters { rtp_codec: vp8(), payload_type: 96 }, RtpCodecKind::Video)
         .map_err(|e| LoadError::rtc("register vp8", e))?;
+    // The mid and rid header extensions, as browsers offer them: a simulcast publisher's packets carry them so
+    // the SFU can tell its encodings apart (there are no a=ssrc lines for simulcast).
+    configure_simulcast_extension_headers(&mut me).map_err(|e| LoadError::rtc("register mid/rid extensions", e))?;
     Ok(me)
 }
 
@@ -78,13 +83,26 @@ pub enum PeerEvent {
 }
 
 /// A track this peer sends.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SendTrack {
     pub id: RTCRtpSenderId,
+    /// The SSRC of its (first) encoding.
     pub ssrc: u32,
     pub video: bool,
     /// Negotiated payload type (known after the answer).
     pub pt: u8,
+    /// Simulcast: `(rid, ssrc)` of every encoding, lowest first (empty without simulcast).
+    pub rids: Vec<(&'static str, u32)>,
+    /// Simulcast, after the answer: the negotiated mid and rid extension ids and the track's mid.
+    pub ext: Option<RidExt>,
+}
+
+/// What a simulcast packet carries so the SFU can tell its encodings apart (RFC 8852, RFC 8843).
+#[derive(Debug, Clone)]
+pub struct RidExt {
+    pub mid_id: u8,
+    pub rid_id: u8,
+    pub mid: Bytes,
 }
 
 pub struct Peer {
@@ -164,7 +182,35 @@ impl Peer {
             }],
         );
         let id = self.pc.add_track(track).map_err(|e| LoadError::rtc("add track", e))?;
-        self.tracks.push(SendTrack { id, ssrc, video, pt: if video { 96 } else { 111 } });
+        self.tracks.push(SendTrack { id, ssrc, video, pt: if video { 96 } else { 111 }, rids: vec![], ext: None });
+        Ok(())
+    }
+
+    /// Add a VP8 track sent as simulcast: one encoding per `(rid, ssrc)`, lowest first. The offer lists them as
+    /// `a=rid:<rid> send` and `a=simulcast:send l;m;h`, as a browser's does.
+    pub fn add_simulcast_video(&mut self, name: &str, encodings: &[(&'static str, u32)]) -> Result<(), LoadError> {
+        let codings = encodings
+            .iter()
+            .map(|(rid, ssrc)| RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    rid: (*rid).to_owned(),
+                    ssrc: Some(*ssrc),
+                    ..Default::default()
+                },
+                codec: vp8(),
+                ..Default::default()
+            })
+            .collect();
+        let track = MediaStreamTrack::new(
+            format!("lt-{name}"),
+            format!("lt-{name}-video"),
+            format!("lt-{name}"),
+            RtpCodecKind::Video,
+            codings,
+        );
+        let id = self.pc.add_track(track).map_err(|e| LoadError::rtc("add simulcast track", e))?;
+        let ssrc = encodings.first().map_or(0, |e| e.1);
+        self.tracks.push(SendTrack { id, ssrc, video: true, pt: 96, rids: encodings.to_vec(), ext: None });
         Ok(())
     }
 
@@ -183,6 +229,29 @@ impl Peer {
                 && let Some(c) = s.get_parameters().rtp_parameters.codecs.iter().find(|c| c.rtp_codec.mime_type == mime)
             {
                 t.pt = c.payload_type;
+            }
+            if t.rids.is_empty() {
+                continue;
+            }
+            // webrtc-rs negotiates the mid and rid extensions but writes neither into the packets it sends:
+            // the sender adds them (`send_rtp`).
+            let ids = self.pc.rtp_sender(t.id).map(|mut s| {
+                let exts = &s.get_parameters().rtp_parameters.header_extensions;
+                let id_of = |uri: &str| exts.iter().find(|e| e.uri == uri).map(|e| e.id as u8);
+                (id_of(::rtc::sdp::extmap::SDES_MID_URI), id_of(::rtc::sdp::extmap::SDES_RTP_STREAM_ID_URI))
+            });
+            let tid: rtc::rtp_transceiver::RTCRtpTransceiverId = t.id.into();
+            let mid = self.pc.rtp_transceiver(tid).and_then(|tr| tr.mid().clone());
+            match (ids, mid) {
+                (Some((Some(mid_id), Some(rid_id))), Some(mid)) => {
+                    t.ext = Some(RidExt { mid_id, rid_id, mid: Bytes::from(mid) });
+                }
+                _ => {
+                    return Err(LoadError::Rtc {
+                        context: "simulcast",
+                        message: "the answer did not accept the mid and rid header extensions".into(),
+                    });
+                }
             }
         }
         Ok(())
@@ -217,8 +286,17 @@ impl Peer {
     }
 
     /// Send one RTP packet on a track (sequence number, timestamp, SSRC and PT set by the caller).
-    pub fn send_rtp(&mut self, now: Instant, track: usize, header: rtp::header::Header, payload: Bytes) -> bool {
+    /// Simulcast packets get the mid and rid header extensions of their encoding.
+    pub fn send_rtp(&mut self, now: Instant, track: usize, mut header: rtp::header::Header, payload: Bytes) -> bool {
         let Some(t) = self.tracks.get(track) else { return false };
+        if let Some(ext) = &t.ext {
+            let Some((rid, _)) = t.rids.iter().find(|(_, ssrc)| *ssrc == header.ssrc) else { return false };
+            if header.set_extension(ext.mid_id, ext.mid.clone()).is_err()
+                || header.set_extension(ext.rid_id, Bytes::from_static(rid.as_bytes())).is_err()
+            {
+                return false;
+            }
+        }
         let pkt = rtp::packet::Packet { header, payload };
         match self.pc.rtp_sender(t.id) {
             Some(mut s) => s.write_rtp(now, pkt).is_ok(),

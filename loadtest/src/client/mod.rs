@@ -8,6 +8,7 @@ mod net;
 pub mod proto;
 pub mod sender;
 mod signal;
+pub mod tiles;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,16 +20,21 @@ use crate::error::LoadError;
 use crate::media::audio::AudioLoop;
 use crate::media::trailer::Trailer;
 use crate::media::video::Clip;
+use crate::media::vp8;
 use crate::peer::PeerEvent;
 use crate::shim::ImpairmentConfig;
-use crate::stats::{LatencyHistogram, StreamStats};
+use crate::stats::{LatencyHistogram, LayerCount, StreamStats};
 use crate::{now_ms, now_us};
 use net::PeerIo;
 pub use net::set_buffers;
 use proto::{ClientMsg, ServerMsg};
-use sender::{MediaSender, Outgoing, SpeakerTurn};
+use sender::{MediaSender, Outgoing, SpeakerTurn, VideoSource};
 use signal::Signal;
 pub use signal::Target;
+use tiles::{Sizer, TilePolicy};
+
+/// The rids of a simulcast publisher's encodings, lowest first: the web client's (`web-client/src/peer.ts`).
+pub const SIMULCAST_RIDS: [&str; 3] = ["l", "m", "h"];
 
 /// The server counts a client that sends nothing for 30 s as gone: ping well within that.
 const PING_EVERY: Duration = Duration::from_secs(10);
@@ -49,7 +55,10 @@ pub struct ClientSpec {
     pub token: String,
     pub name: String,
     pub audio: Option<Arc<AudioLoop>>,
-    pub video: Option<(Arc<Clip>, u8)>,
+    /// The video encodings `(clip, layer)`, lowest first: one, or three for simulcast.
+    pub video: Option<Vec<(Arc<Clip>, u8)>>,
+    /// How large this participant shows the others' videos (`video_sizes`).
+    pub tiles: TilePolicy,
     pub turn: SpeakerTurn,
     pub impairment: ImpairmentConfig,
     /// When to leave.
@@ -60,6 +69,8 @@ pub struct ClientSpec {
 #[derive(Debug, Default)]
 pub struct ClientStats {
     pub publishes: bool,
+    /// How it showed the others' videos (`TilePolicy::label`).
+    pub tiles: String,
     pub join_ms: Option<f64>,
     pub first_media_ms: Option<f64>,
     pub error: Option<String>,
@@ -76,6 +87,14 @@ pub struct ClientStats {
     pub subscribe_offers: u64,
     /// `video_paused` hints with `paused: true` (the SFU's allocator stopped a video for our bandwidth).
     pub videos_paused: u64,
+    /// Received VP8 streams by SSRC: which picture sizes (simulcast layers) arrived, and switches.
+    pub layers: HashMap<u32, LayerCount>,
+    /// `video_sizes` entries sent, and `unknown_track` errors for them (a track that just ended).
+    pub video_sizes_sent: u64,
+    pub unknown_track: u64,
+    /// Own simulcast encodings paused and resumed at the SFU's request (`publisher_layers`).
+    pub layers_paused: u64,
+    pub layers_resumed: u64,
     /// The last signaling step reached (for participants that never connected).
     pub step: &'static str,
     pub done: bool,
@@ -99,6 +118,7 @@ pub async fn run(spec: ClientSpec, stats: Rc<RefCell<ClientStats>>, shared: Shar
     let started = Instant::now();
     let until = spec.until;
     stats.borrow_mut().publishes = spec.audio.is_some() || spec.video.is_some();
+    stats.borrow_mut().tiles = spec.tiles.label();
     stats.borrow_mut().step = "websocket";
     let result = Client::new(spec, stats.clone(), shared, started).await;
     let (result, states) = match result {
@@ -136,6 +156,7 @@ struct Client {
     sender: Option<MediaSender>,
     events: Vec<PeerEvent>,
     outgoing: Vec<Outgoing>,
+    sizer: Sizer,
 }
 
 impl Client {
@@ -165,6 +186,7 @@ impl Client {
             sender: None,
             events: Vec::new(),
             outgoing: Vec::new(),
+            sizer: Sizer::default(),
         })
     }
 
@@ -256,8 +278,18 @@ impl Client {
                     if self.spec.audio.is_some() {
                         io.peer.add_send_track(&name, false, ssrc)?;
                     }
-                    if self.spec.video.is_some() {
-                        io.peer.add_send_track(&name, true, ssrc | 1)?;
+                    match self.spec.video.as_deref() {
+                        Some([_]) => io.peer.add_send_track(&name, true, ssrc | 1)?,
+                        Some(layers) if !layers.is_empty() => {
+                            let encodings: Vec<(&'static str, u32)> = SIMULCAST_RIDS
+                                .iter()
+                                .zip(1..)
+                                .take(layers.len())
+                                .map(|(rid, k)| (*rid, ssrc | k))
+                                .collect();
+                            io.peer.add_simulcast_video(&name, &encodings)?;
+                        }
+                        _ => {}
                     }
                     let sdp = io.peer.create_offer(now)?;
                     self.publisher = Some(io);
@@ -270,9 +302,22 @@ impl Client {
                 };
                 io.peer.accept_answer(now, sdp)?;
                 self.stats.borrow_mut().step = "publish answer";
-                let audio = self.spec.audio.clone().map(|a| (0, a));
+                let audio_ssrc = io.peer.tracks.iter().find(|t| !t.video).map_or(0, |t| t.ssrc);
+                let audio = self.spec.audio.clone().map(|a| (0, audio_ssrc, a));
                 let vi = if self.spec.audio.is_some() { 1 } else { 0 };
-                let video = self.spec.video.clone().map(|(c, l)| (vi, c, l));
+                let video = match (self.spec.video.as_ref(), io.peer.tracks.get(vi)) {
+                    (Some(layers), Some(t)) => {
+                        let ssrcs: Vec<u32> =
+                            if t.rids.is_empty() { vec![t.ssrc] } else { t.rids.iter().map(|r| r.1).collect() };
+                        let sources = layers
+                            .iter()
+                            .zip(ssrcs)
+                            .map(|((clip, layer), ssrc)| VideoSource { clip: clip.clone(), layer: *layer, ssrc })
+                            .collect();
+                        Some((vi, sources))
+                    }
+                    _ => None,
+                };
                 let offset = (self.spec.index as usize * 37) % 500;
                 self.sender = Some(MediaSender::new(self.spec.index, now, audio, video, self.spec.turn, offset));
             }
@@ -291,10 +336,32 @@ impl Client {
                 let Some(io) = self.subscriber.as_mut() else {
                     return Ok(());
                 };
-                let answer = io.peer.accept_offer(now, sdp)?;
+                let answer = io.peer.accept_offer(now, sdp.clone())?;
                 self.signal.send(&ClientMsg::SubscribeAnswer { sdp: &answer }).await?;
+                // The offer's videos now have their place on the subscriber's screen: say how large.
+                let videos = tiles::offered_videos(&sdp);
+                let sizes = self.sizer.changes(self.spec.tiles, &videos, self.spec.video.is_some());
+                for chunk in sizes.chunks(64) {
+                    self.signal.send(&ClientMsg::VideoSizes { sizes: chunk }).await?;
+                    self.stats.borrow_mut().video_sizes_sent += chunk.len() as u64;
+                }
             }
             ServerMsg::VideoPaused { paused: true } => self.stats.borrow_mut().videos_paused += 1,
+            ServerMsg::PublisherLayers { active } => {
+                if let Some(sender) = self.sender.as_mut() {
+                    let mut st = self.stats.borrow_mut();
+                    for a in active {
+                        let Some(layer) = SIMULCAST_RIDS.iter().position(|r| *r == a.rid) else { continue };
+                        let changed = sender.set_active(layer as u8, a.active) as u64;
+                        if a.active {
+                            st.layers_resumed += changed;
+                        } else {
+                            st.layers_paused += changed;
+                        }
+                    }
+                }
+            }
+            ServerMsg::Error { code, .. } if code == "unknown_track" => self.stats.borrow_mut().unknown_track += 1,
             ServerMsg::Error { code, message, fatal } => {
                 if fatal || !*joined {
                     return Err(LoadError::Refused { code, message });
@@ -316,10 +383,6 @@ impl Client {
                 io.peer.tracks.iter().find(|t| !t.video).map_or(111, |t| t.pt),
                 io.peer.tracks.iter().find(|t| t.video).map_or(96, |t| t.pt),
             );
-            let ssrcs = (
-                io.peer.tracks.iter().find(|t| !t.video).map_or(0, |t| t.ssrc),
-                io.peer.tracks.iter().find(|t| t.video).map_or(0, |t| t.ssrc),
-            );
             if let Some(at) = sender.next_at()
                 && now >= at
             {
@@ -328,7 +391,7 @@ impl Client {
                     sh.send_lag.record(now.duration_since(at).as_secs_f64() * 1000.0);
                 }
             }
-            sender.poll(now, pts, ssrcs, &mut self.outgoing);
+            sender.poll(now, pts, &mut self.outgoing);
             let mut sent = 0;
             for o in self.outgoing.drain(..) {
                 if io.peer.send_rtp(now, o.track, o.header, o.payload) {
@@ -394,6 +457,9 @@ fn on_rtp(stats: &Rc<RefCell<ClientStats>>, shared: &SharedRef, pkt: &rtc::rtp::
     let video = trailer.map(|t| t.video).unwrap_or(pkt.header.payload_type != 111);
     if video {
         st.rx_video += 1;
+        if let Some(start) = vp8::parse(&pkt.payload) {
+            st.layers.entry(pkt.header.ssrc).or_default().on_packet(start, trailer.map(|t| t.layer));
+        }
     } else {
         st.rx_audio += 1;
     }

@@ -11,8 +11,27 @@ pub enum ClientMsg<'a> {
     Join { protocol: u32, room: &'a str, token: &'a str, name: &'a str },
     PublishOffer { sdp: &'a str },
     SubscribeAnswer { sdp: &'a str },
+    /// How large the client shows others' videos (the SFU picks the simulcast layer from it).
+    VideoSizes { sizes: &'a [VideoSize] },
     Leave {},
     Ping { id: u64 },
+}
+
+/// One entry of `video_sizes`: `sid`'s video `track_id` shown at `width` x `height` CSS pixels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VideoSize {
+    pub sid: String,
+    pub track_id: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// One entry of `publisher_layers`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LayerActive {
+    pub rid: String,
+    #[serde(default)]
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -25,6 +44,11 @@ pub enum ServerMsg {
     VideoPaused {
         #[serde(default)]
         paused: bool,
+    },
+    /// Which of our simulcast encodings anybody receives: the others may stop (and must resume when active).
+    PublisherLayers {
+        #[serde(default)]
+        active: Vec<LayerActive>,
     },
     Error {
         code: String,
@@ -58,6 +82,17 @@ mod tests {
         assert_eq!(ping, serde_json::json!({"type": "ping", "id": 3}));
         let o: ServerMsg = serde_json::from_str(r#"{"type":"participant_joined","participant":{}}"#).unwrap();
         assert!(matches!(o, ServerMsg::Other));
+        let sizes = [VideoSize { sid: "p13".into(), track_id: "1".into(), width: 480, height: 270 }];
+        let v = serde_json::to_value(ClientMsg::VideoSizes { sizes: &sizes }).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "video_sizes", "sizes": [{"sid": "p13", "track_id": "1", "width": 480, "height": 270}]})
+        );
+        let pl: ServerMsg = serde_json::from_str(
+            r#"{"type":"publisher_layers","track_id":"1","active":[{"rid":"l","active":true},{"rid":"h","active":false}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(pl, ServerMsg::PublisherLayers { active } if active.len() == 2 && !active[1].active));
         let joined: ServerMsg = serde_json::from_str(r#"{"type":"joined","protocol":1,"you":{}}"#).unwrap();
         assert!(matches!(joined, ServerMsg::Joined {}));
     }

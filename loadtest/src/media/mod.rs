@@ -3,3 +3,4 @@
 pub mod audio;
 pub mod trailer;
 pub mod video;
+pub mod vp8;

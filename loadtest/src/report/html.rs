@@ -187,7 +187,48 @@ total loss <b>{loss:.3} %</b>; bottleneck: <b>{bn}</b>. {violations}</p>
         }
         h.push_str("</ul>");
     }
-    let _ = write!(h, "<p>Simulcast: {}.</p></body></html>", esc(r.simulcast.note));
+    h.push_str(&simulcast_html(r));
+    h.push_str("</body></html>");
+    h
+}
+
+fn simulcast_html(r: &Report) -> String {
+    let sc = &r.simulcast;
+    let mut h = format!(
+        "<h2>Video layers</h2><p>{}; tiles: {}; encodings paused / resumed at the SFU's request: {} / {}; \
+         layer switches per receiver: p50 {:.0}, max {:.0} ({} in all); frames of another layer than their \
+         keyframe's: {}.</p><table><tr><th>sent</th><th>rid</th><th>size</th><th>kbit/s</th></tr>",
+        if sc.enabled { "Every publisher sends three simulcast layers" } else { "Every publisher sends one layer" },
+        esc(&sc.tile_sizes),
+        sc.layers_paused,
+        sc.layers_resumed,
+        sc.switches.p50,
+        sc.switches.max,
+        sc.switches_total,
+        sc.foreign_frames
+    );
+    for l in &sc.sent_layers {
+        let _ = write!(
+            h,
+            "<tr><th>layer {}</th><td>{}</td><td>{}x{}</td><td>{:.0}</td></tr>",
+            l.layer,
+            esc(l.rid),
+            l.width,
+            l.height,
+            l.kbps
+        );
+    }
+    h.push_str("</table><table><tr><th>received by</th><th>receivers</th><th>frames by picture size</th></tr>");
+    for (tiles, g) in &sc.by_tile {
+        let _ = write!(
+            h,
+            "<tr><th>{} tiles</th><td>{}</td><td>{}</td></tr>",
+            esc(tiles),
+            g.receivers,
+            esc(&super::layers::share_line(g))
+        );
+    }
+    h.push_str("</table>");
     h
 }
 

@@ -1,6 +1,7 @@
 //! The report of a run: built from what the clients and the sampler saw; written as JSON, HTML and text.
 
 mod html;
+mod layers;
 mod text;
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use html::render_html;
+pub use layers::SimulcastReport;
 pub use text::render_text;
 
 use crate::run::{RunOutcome, Sample};
@@ -56,7 +58,8 @@ pub struct Report {
     pub server: ServerFigures,
     pub client: ClientFigures,
     pub bottleneck: Bottleneck,
-    pub simulcast: SimulcastNote,
+    /// What the publishers sent (layers, bitrates) and which layers the receivers got.
+    pub simulcast: SimulcastReport,
     pub timeline: Vec<Sample>,
     pub limit_violations: Vec<String>,
 }
@@ -72,7 +75,10 @@ pub struct ConfigEcho {
     pub dtx: bool,
     pub speakers_switch_s: Option<f64>,
     pub video_layer: usize,
+    /// All video layers of one publisher together.
     pub video_kbps: f64,
+    pub simulcast: bool,
+    pub tile_sizes: crate::client::tiles::TileSizes,
     pub loss_pct: f64,
     pub delay_ms: f64,
     pub jitter_ms: f64,
@@ -132,13 +138,6 @@ pub struct Bottleneck {
     pub server_saturated_at_s: Option<f64>,
     /// "client", "server" or "none": which side first used ≥ 90 % of the CPU it may use.
     pub first: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SimulcastNote {
-    pub requested: bool,
-    pub used: bool,
-    pub note: &'static str,
 }
 
 /// Limits that make the run fail.
@@ -220,6 +219,9 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
     let client =
         ClientFigures { pid: std::process::id(), cpu_pct: Percentiles::of(&cpu_pct(&o.samples, |s| s.client_cpu_s)) };
     let bottleneck = bottleneck(&o.samples, o.server_cpus);
+    let borrowed: Vec<_> = o.clients.iter().map(|c| c.borrow()).collect();
+    let receivers: Vec<&crate::client::ClientStats> = borrowed.iter().map(|b| &**b).collect();
+    let simulcast = layers::build(&receivers, c.simulcast, c.tile_sizes.as_str().to_owned(), &o.video_layers);
     let mut report = Report {
         tool: "plenum-loadtest",
         version: env!("CARGO_PKG_VERSION"),
@@ -236,6 +238,8 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
             speakers_switch_s: c.speakers_switch.map(|d| d.as_secs_f64()),
             video_layer: c.video_layer,
             video_kbps: o.video_kbps,
+            simulcast: c.simulcast,
+            tile_sizes: c.tile_sizes,
             loss_pct: c.impairment.loss_pct,
             delay_ms: c.impairment.delay.as_secs_f64() * 1000.0,
             jitter_ms: c.impairment.jitter.as_secs_f64() * 1000.0,
@@ -263,12 +267,7 @@ pub fn build(o: &RunOutcome, limits: Limits) -> Report {
         server,
         client,
         bottleneck,
-        simulcast: SimulcastNote {
-            requested: c.simulcast,
-            used: false,
-            note: "the load generator does not publish simulcast yet (the SFU supports it since b932c59): every \
-                   publisher sends one layer (--video-layer)",
-        },
+        simulcast,
         timeline: o.samples.clone(),
         limit_violations: vec![],
     };

@@ -58,6 +58,37 @@ pub fn render_text(r: &Report) -> String {
         "  CPU bottleneck: {} (client saturated at {:?} s, server at {:?} s; server may use {} cores)",
         r.bottleneck.first, r.bottleneck.client_saturated_at_s, r.bottleneck.server_saturated_at_s, r.server.cpus
     );
+    let sc = &r.simulcast;
+    let sent: Vec<String> = sc
+        .sent_layers
+        .iter()
+        .map(|l| {
+            let rid = if l.rid.is_empty() { String::new() } else { format!("{} ", l.rid) };
+            format!("{rid}{}x{} {:.0} kbit/s", l.width, l.height, l.kbps)
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "  video sent per publisher: {} ({}); tiles: {}; encodings paused/resumed on request: {}/{}",
+        sent.join(", "),
+        if sc.enabled { "simulcast" } else { "one layer" },
+        sc.tile_sizes,
+        sc.layers_paused,
+        sc.layers_resumed
+    );
+    for (tiles, g) in &sc.by_tile {
+        let _ = writeln!(
+            o,
+            "  received layers, {tiles} tiles ({} receivers): {}; switches per receiver p50 {:.0} max {:.0}",
+            g.receivers,
+            super::layers::share_line(g),
+            g.switches.p50,
+            g.switches.max
+        );
+    }
+    if sc.foreign_frames > 0 {
+        let _ = writeln!(o, "  {} frames of another layer than their keyframe's (switch without keyframe)", sc.foreign_frames);
+    }
     if r.server.pid.is_none() {
         let _ = writeln!(o, "  (no server process found: give --server-pid for server CPU and memory)");
     }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub use plan::{Scenario, plan};
 pub use sampler::Sample;
 
+use crate::client::tiles::TileSizes;
 use crate::client::{self, ClientStats, Shared, Target};
 use crate::error::LoadError;
 use crate::media::audio::AudioLoop;
@@ -45,7 +46,10 @@ pub struct RunConfig {
     pub ramp: f64,
     /// Steady time after the last join.
     pub duration: Duration,
+    /// Publish the video in three simulcast layers (rids l, m, h) instead of `video_layer` alone.
     pub simulcast: bool,
+    /// What the participants render the others' videos at (`video_sizes`).
+    pub tile_sizes: TileSizes,
     pub speakers_switch: Option<Duration>,
     pub dtx: bool,
     /// Video layer sent without simulcast: 0 low, 1 mid, 2 high.
@@ -68,7 +72,21 @@ pub struct RunOutcome {
     pub ramp_end_s: f64,
     pub wall_s: f64,
     pub audio_kbps: f64,
+    /// All video layers one publisher sends together.
     pub video_kbps: f64,
+    /// The video encodings every publisher sent: rid (simulcast) or `-`, picture size and bitrate.
+    pub video_layers: Vec<SentLayer>,
+}
+
+/// One video encoding the publishers send.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SentLayer {
+    /// The simulcast rid (`l`, `m`, `h`), or empty without simulcast.
+    pub rid: &'static str,
+    pub layer: u8,
+    pub width: u16,
+    pub height: u16,
+    pub kbps: f64,
 }
 
 /// The WebSocket URL and HTTP address of a server base URL. Plenum: `http://host:port` (WebSocket at `/ws`);
@@ -108,9 +126,27 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
     let http_addr = *http_addrs.first().ok_or_else(|| LoadError::Arg("no server URL".into()))?;
     crate::epoch();
     let audio = Arc::new(AudioLoop::encode(cfg.dtx, 32_000)?);
-    let clip = Arc::new(Clip::layer(cfg.video_layer)?);
+    if cfg.simulcast && cfg.target == Target::Janus {
+        return Err(LoadError::Arg(
+            "--simulcast on works against Plenum only (the Janus client publishes one layer; use --video-layer)".into(),
+        ));
+    }
+    let layers: Vec<usize> = if cfg.simulcast { vec![0, 1, 2] } else { vec![cfg.video_layer.min(2)] };
+    let mut video = Vec::new();
+    let mut video_layers = Vec::new();
+    for (k, l) in layers.into_iter().enumerate() {
+        let clip = Arc::new(Clip::layer(l)?);
+        video_layers.push(SentLayer {
+            rid: if cfg.simulcast { client::SIMULCAST_RIDS[k] } else { "" },
+            layer: l as u8,
+            width: clip.width,
+            height: clip.height,
+            kbps: clip.kbps(),
+        });
+        video.push((clip, l as u8));
+    }
     let start = Instant::now();
-    let specs = plan(&cfg, &ws_urls, audio.clone(), clip.clone(), start)?;
+    let specs = plan(&cfg, &ws_urls, audio.clone(), video, start)?;
     let total = specs.len();
     let ramp_s = total as f64 / cfg.ramp.max(0.01);
     let steady_from = start + Duration::from_secs_f64(ramp_s) + STEADY_SETTLE;
@@ -165,6 +201,7 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
         ramp_end_s: ramp_s,
         wall_s: start.elapsed().as_secs_f64(),
         audio_kbps: 32.0,
-        video_kbps: clip.kbps(),
+        video_kbps: video_layers.iter().map(|l| l.kbps).sum(),
+        video_layers,
     })
 }

@@ -7,6 +7,7 @@ use plenum_signaling::token::{Claims, TokenKeys};
 
 use super::RunConfig;
 use crate::client::sender::SpeakerTurn;
+use crate::client::tiles::TilePolicy;
 use crate::client::{ClientSpec, Target};
 use crate::error::LoadError;
 use crate::media::audio::AudioLoop;
@@ -40,12 +41,12 @@ pub fn plan(
     cfg: &RunConfig,
     ws_urls: &[String],
     audio: Arc<AudioLoop>,
-    clip: Arc<Clip>,
+    video: Vec<(Arc<Clip>, u8)>,
     start: Instant,
 ) -> Result<Vec<ClientSpec>, LoadError> {
     let keys = TokenKeys::new(&cfg.secret);
     let run_id = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() % 1_000_000).unwrap_or(0);
-    let (publishers, video) = match cfg.scenario {
+    let (publishers, with_video) = match cfg.scenario {
         Scenario::Meeting => (cfg.publishers, true),
         Scenario::Webinar => (1, true),
         Scenario::AudioOnly => (cfg.publishers, false),
@@ -61,7 +62,6 @@ pub fn plan(
     let until = start + Duration::from_secs_f64(ramp_s) + cfg.duration;
     // Speakers take turns from when everyone is in.
     let since = start + Duration::from_secs_f64(ramp_s);
-    let layer = cfg.video_layer.min(2) as u8;
     let mut specs = Vec::with_capacity(total);
     for r in 0..cfg.rooms {
         let room = format!("lt{run_id}-{r}");
@@ -86,7 +86,11 @@ pub fn plan(
                 token,
                 name,
                 audio: publishing.then(|| audio.clone()),
-                video: (publishing && video).then(|| (clip.clone(), layer)),
+                video: (publishing && with_video && !video.is_empty()).then(|| video.clone()),
+                tiles: match cfg.target {
+                    Target::Plenum => cfg.tile_sizes.policy(k),
+                    Target::Janus => TilePolicy::None,
+                },
                 turn: SpeakerTurn { position: k, publishers, switch_every: cfg.speakers_switch, since },
                 impairment: cfg.impairment,
                 bind_ip: cfg.bind_ip,
@@ -100,6 +104,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::tiles::TileSizes;
     use crate::shim::ImpairmentConfig;
 
     fn cfg(scenario: Scenario, rooms: usize, p: usize, s: usize) -> RunConfig {
@@ -115,6 +120,7 @@ mod tests {
             ramp: 10.0,
             duration: Duration::from_secs(5),
             simulcast: false,
+            tile_sizes: TileSizes::Mixed,
             speakers_switch: None,
             dtx: false,
             video_layer: 0,
@@ -127,7 +133,7 @@ mod tests {
     #[test]
     fn scenarios_make_the_right_participants() {
         let audio = Arc::new(AudioLoop { speech: vec![None], silence: vec![None], dtx: true });
-        let clip = Arc::new(Clip::layer(0).unwrap());
+        let clip = vec![(Arc::new(Clip::layer(0).unwrap()), 0)];
         let t0 = Instant::now();
         let one = ["ws://x/ws".to_owned()];
         let m = plan(&cfg(Scenario::Meeting, 2, 3, 1), &one, audio.clone(), clip.clone(), t0).unwrap();
@@ -141,6 +147,9 @@ mod tests {
         assert!(w[0].video.is_some() && w[1..].iter().all(|s| s.audio.is_none() && s.video.is_none()));
         let a = plan(&cfg(Scenario::AudioOnly, 1, 4, 0), &one, audio, clip, t0).unwrap();
         assert!(a.iter().all(|s| s.audio.is_some() && s.video.is_none()));
+        // Mixed tiles alternate within each room.
+        let tiles: Vec<String> = m.iter().map(|s| s.tiles.label()).collect();
+        assert_eq!(tiles, ["large", "small", "large", "small", "large", "small", "large", "small"]);
         // Tokens verify with the same secret, for the right room.
         let keys = TokenKeys::new(&[7; 32]);
         assert!(keys.verify(&a[0].token, &a[0].room).is_ok());
@@ -149,7 +158,7 @@ mod tests {
     #[test]
     fn several_servers_share_every_room() {
         let audio = Arc::new(AudioLoop { speech: vec![None], silence: vec![None], dtx: true });
-        let clip = Arc::new(Clip::layer(0).unwrap());
+        let clip = vec![(Arc::new(Clip::layer(0).unwrap()), 0)];
         let two = ["ws://a/ws".to_owned(), "ws://b/ws".to_owned()];
         let m = plan(&cfg(Scenario::Meeting, 2, 2, 1), &two, audio.clone(), clip.clone(), Instant::now()).unwrap();
         let urls: Vec<&str> = m.iter().map(|s| s.ws_url.as_str()).collect();

@@ -1,8 +1,10 @@
 //! The report's statistics: percentiles, per-stream loss accounting (reordering, duplicates, 16-bit wrap),
 //! RFC 3550 interarrival jitter and video freeze detection. Pure functions of what they are fed: no clocks.
 
+mod layers;
 mod stream;
 
+pub use layers::{LayerCount, resolution_name};
 pub use stream::{FREEZE_GAP_MS, StreamStats};
 
 use serde::Serialize;

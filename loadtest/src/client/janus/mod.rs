@@ -181,6 +181,8 @@ impl JanusSignal {
                 let jsep = json!({"type": "answer", "sdp": sdp, "trickle": false});
                 self.message(handle, json!({"request": "start"}), Some(jsep))?;
             }
+            // Not sent to Janus (no simulcast there: `run` refuses `--target janus --simulcast on`).
+            ClientMsg::VideoSizes { .. } => {}
             ClientMsg::Ping { .. } => {
                 self.post(json!({"janus": "keepalive"}))?;
             }
