@@ -285,7 +285,9 @@ mod tests {
         for tick in 0..40u32 {
             out.clear();
             s.poll(t0 + every * tick, (111, 96), &mut out);
-            let starts: Vec<(u32, u32, Option<(u16, u16)>)> = out
+            // (ssrc, timestamp, keyframe size) of every frame start.
+            type Start = (u32, u32, Option<(u16, u16)>);
+            let starts: Vec<Start> = out
                 .iter()
                 .filter_map(|o| {
                     let v = vp8::parse(&o.payload)?;
