@@ -24,7 +24,8 @@ step "cargo test" cargo test --workspace --locked
 # simulcast meeting with mixed tile sizes (~18 s; large tiles get 1280x720, small ones 320x180), against an
 # in-process server (zero failed joins, loss < 1 %, media both ways, complete JSON), and bench-forward at fan-out 5.
 step "load test and bench-forward smoke run" cargo test -p plenum-loadtest --locked --test ci_load --test bench_smoke -- --ignored
-# 3 participants for 10 s through a real Janus VideoRoom on loopback (run --target janus, janus-config).
+# 3 participants for 10 s through a real Janus VideoRoom on loopback (run --target janus, janus-config), then a
+# simulcast meeting of 4 with mixed tiles (substreams picked by tile size).
 step "load test against Janus (comparison target)" cargo test -p plenum-loadtest --locked --test janus_smoke -- --ignored
 # The web client was built above: run the end-to-end tests directly (npm run e2e would build it again).
 step "browser end-to-end tests" env PLENUM_BIN="$ROOT/target/debug/plenum" bash -c "cd web-client && node --test e2e/"

@@ -99,7 +99,8 @@ struct RunArgs {
     #[arg(long, default_value = "30s", value_parser = humantime_secs)]
     duration: Duration,
     /// Publish VP8 simulcast as the web client does: three encodings (rids l, m, h: 320x180, 640x360,
-    /// 1280x720) in step, each its own RTP stream with the mid and rid header extensions. Plenum only.
+    /// 1280x720) in step, each its own RTP stream with the mid and rid header extensions. Against Janus too
+    /// (rid_order lmh; the tiles pick each subscription's substream).
     #[arg(long, default_value = "off", value_parser = on_off, action = clap::ArgAction::Set, num_args = 0..=1,
           default_missing_value = "on")]
     simulcast: bool,

@@ -1,7 +1,8 @@
 //! The comparison target works: a real Janus WebRTC Gateway (Debian's `janus` package) on loopback, configured
 //! by `plenum-loadtest janus-config` (VideoRoom and WebSocket transport only, random port), and a short meeting
 //! of 3 participants through `plenum-loadtest run --target janus`: zero failed joins, media in both directions,
-//! loss under 1 %, a complete JSON report with Janus's CPU.
+//! loss under 1 %, a complete JSON report with Janus's CPU. Then, on the same Janus, a simulcast meeting of 4 with
+//! mixed tiles: Janus's subscribers get the substream the tile asks for (large 1280x720, small 320x180).
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -83,6 +84,31 @@ fn three_participants_meet_on_janus() {
     assert_eq!(r["server"]["pid"], pid);
     assert!(r["server"]["cpu_pct"]["count"].as_u64().unwrap() > 5);
     assert!(r["server"]["forwarded_source"].as_str().unwrap().contains("received"));
+
+    // Simulcast: publishers send three layers (rid_order lmh); large tiles configure substream 2, small ones 0.
+    let out = Command::new(lt)
+        .args(["run", "--target", "janus", "--url", &format!("ws://127.0.0.1:{port}"), "--scenario", "meeting"])
+        .args(["--rooms", "1", "--publishers", "4", "--ramp", "8", "--duration", "10s"])
+        .args(["--simulcast", "on", "--tile-sizes", "mixed"])
+        .args(["--server-pid", &pid.to_string(), "--quiet", "--max-loss-pct", "1", "--max-failed-joins", "0"])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("plenum-loadtest runs");
+    eprintln!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "limits met and no error: exit {:?}\n{}", out.status.code(), janus_log(&dir));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("JSON report parses");
+    assert_eq!(r["failed_joins"], 0);
+    assert_eq!(r["media"]["video_streams"], 4 * 3);
+    let sc = &r["simulcast"];
+    assert_eq!(sc["enabled"], true);
+    assert_eq!(sc["foreign_frames"], 0, "substream switches at keyframes");
+    let receivers = sc["receivers"].as_array().unwrap();
+    assert_eq!(receivers.len(), 4);
+    for rx in receivers {
+        let want = if rx["tiles"] == "large" { "1280x720" } else { "320x180" };
+        assert_eq!(rx["main"], want, "{rx}");
+    }
     drop(janus);
     let _ = std::fs::remove_dir_all(&dir);
 }

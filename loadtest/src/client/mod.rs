@@ -339,7 +339,10 @@ impl Client {
                 let answer = io.peer.accept_offer(now, sdp.clone())?;
                 self.signal.send(&ClientMsg::SubscribeAnswer { sdp: &answer }).await?;
                 // The offer's videos now have their place on the subscriber's screen: say how large.
-                let videos = tiles::offered_videos(&sdp);
+                let videos = match self.spec.target {
+                    Target::Plenum => tiles::offered_videos(&sdp),
+                    Target::Janus => tiles::offered_video_mids(&sdp),
+                };
                 let sizes = self.sizer.changes(self.spec.tiles, &videos, self.spec.video.is_some());
                 for chunk in sizes.chunks(64) {
                     self.signal.send(&ClientMsg::VideoSizes { sizes: chunk }).await?;

@@ -132,6 +132,45 @@ pub fn offered_videos(sdp: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The layer (0 low, 1 mid, 2 high) Plenum's SFU wants for a tile of `width` x `height` (`sfu/src/core/
+/// commands.rs`, `layer_for_size`): up to 400 px wide (or the 16:9 width of its height) low, up to 800 mid;
+/// `None` for a hidden tile.
+pub fn layer_for_size(width: u32, height: u32) -> Option<u8> {
+    match width.max(height.saturating_mul(16) / 9) {
+        0 => None,
+        1..=400 => Some(0),
+        401..=800 => Some(1),
+        _ => Some(2),
+    }
+}
+
+/// The mids of the active video m-lines of an offer (Janus's subscriber offer: the client names videos by mid).
+pub fn offered_video_mids(sdp: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut section: Option<(bool, Option<String>)> = None;
+    let finish = |s: Option<(bool, Option<String>)>, out: &mut Vec<(String, String)>| {
+        if let Some((true, Some(mid))) = s {
+            out.push((String::new(), mid));
+        }
+    };
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(m) = line.strip_prefix("m=") {
+            finish(section.take(), &mut out);
+            let mut f = m.split_whitespace();
+            let video = f.next() == Some("video") && f.next().is_some_and(|port| port != "0");
+            section = Some((video, None));
+        } else if let Some((active, mid)) = section.as_mut() {
+            if line == "a=inactive" || line == "a=recvonly" {
+                *active = false;
+            } else if let Some(m) = line.strip_prefix("a=mid:") {
+                *mid = Some(m.trim().to_owned());
+            }
+        }
+    }
+    finish(section, &mut out);
+    out
+}
+
 /// Remembers what was sent, so only changes go out.
 #[derive(Debug, Default)]
 pub struct Sizer {
@@ -196,6 +235,18 @@ mod tests {
         let v = offered_videos(OFFER);
         assert_eq!(v, [("p2".to_owned(), "1".to_owned()), ("p5".to_owned(), "3".to_owned())]);
         assert!(offered_videos("garbage\r\nm=video\r\na=msid:x\r\n").is_empty());
+        let mids: Vec<String> = offered_video_mids(OFFER).into_iter().map(|v| v.1).collect();
+        assert_eq!(mids, ["1"]);
+    }
+
+    #[test]
+    fn layers_by_size_as_the_sfu_picks_them() {
+        assert_eq!(layer_for_size(0, 0), None);
+        assert_eq!(layer_for_size(320, 180), Some(0));
+        assert_eq!(layer_for_size(421, 237), Some(1));
+        assert_eq!(layer_for_size(632, 355), Some(1));
+        assert_eq!(layer_for_size(1280, 720), Some(2));
+        assert_eq!(layer_for_size(100, 720), Some(2), "a tall tile counts by its 16:9 width");
     }
 
     #[test]

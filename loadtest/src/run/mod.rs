@@ -126,11 +126,6 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
     let http_addr = *http_addrs.first().ok_or_else(|| LoadError::Arg("no server URL".into()))?;
     crate::epoch();
     let audio = Arc::new(AudioLoop::encode(cfg.dtx, 32_000)?);
-    if cfg.simulcast && cfg.target == Target::Janus {
-        return Err(LoadError::Arg(
-            "--simulcast on works against Plenum only (the Janus client publishes one layer; use --video-layer)".into(),
-        ));
-    }
     let layers: Vec<usize> = if cfg.simulcast { vec![0, 1, 2] } else { vec![cfg.video_layer.min(2)] };
     let mut video = Vec::new();
     let mut video_layers = Vec::new();

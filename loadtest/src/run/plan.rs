@@ -87,9 +87,10 @@ pub fn plan(
                 name,
                 audio: publishing.then(|| audio.clone()),
                 video: (publishing && with_video && !video.is_empty()).then(|| video.clone()),
+                // Janus gets substream choices only with simulcast (its comparison runs stay as they were).
                 tiles: match cfg.target {
-                    Target::Plenum => cfg.tile_sizes.policy(k),
-                    Target::Janus => TilePolicy::None,
+                    Target::Janus if !cfg.simulcast => TilePolicy::None,
+                    _ => cfg.tile_sizes.policy(k),
                 },
                 turn: SpeakerTurn { position: k, publishers, switch_every: cfg.speakers_switch, since },
                 impairment: cfg.impairment,

@@ -173,7 +173,11 @@ impl JanusSignal {
                 self.create_txn = Some(self.message(publisher, body, None)?);
             }
             ClientMsg::PublishOffer { sdp } => {
-                let jsep = json!({"type": "offer", "sdp": sdp, "trickle": false});
+                let mut jsep = json!({"type": "offer", "sdp": sdp, "trickle": false});
+                if sdp.contains("a=simulcast:") {
+                    // Our rids are listed lowest first; Janus assumes highest first unless told.
+                    jsep["rid_order"] = json!("lmh");
+                }
                 self.message(self.publisher, json!({"request": "publish"}), Some(jsep))?;
             }
             ClientMsg::SubscribeAnswer { sdp } => {
@@ -181,8 +185,21 @@ impl JanusSignal {
                 let jsep = json!({"type": "answer", "sdp": sdp, "trickle": false});
                 self.message(handle, json!({"request": "start"}), Some(jsep))?;
             }
-            // Not sent to Janus (no simulcast there: `run` refuses `--target janus --simulcast on`).
-            ClientMsg::VideoSizes { .. } => {}
+            // Janus has no tile sizes: pick each video's substream (0 low … 2 high) by the size as Plenum's SFU
+            // picks a layer. For Janus the client names videos by their mid on the subscriber connection.
+            ClientMsg::VideoSizes { sizes } => {
+                let handle = self.subscriber.ok_or_else(|| signaling("video sizes without a subscriber handle"))?;
+                let streams: Vec<Value> = sizes
+                    .iter()
+                    .filter_map(|s| {
+                        let layer = super::tiles::layer_for_size(s.width, s.height)?;
+                        Some(json!({"mid": s.track_id, "substream": layer}))
+                    })
+                    .collect();
+                if !streams.is_empty() {
+                    self.message(handle, json!({"request": "configure", "streams": streams}), None)?;
+                }
+            }
             ClientMsg::Ping { .. } => {
                 self.post(json!({"janus": "keepalive"}))?;
             }
