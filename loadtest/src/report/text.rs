@@ -70,8 +70,14 @@ pub fn render_text(r: &Report) -> String {
     let _ = writeln!(
         o,
         "  video sent per publisher: {} ({}); tiles: {}; encodings paused/resumed on request: {}/{}",
-        sent.join(", "),
-        if sc.enabled { "simulcast" } else { "one layer" },
+        if sent.is_empty() { "none".to_owned() } else { sent.join(", ") },
+        if sent.is_empty() {
+            "audio only"
+        } else if sc.enabled {
+            "simulcast"
+        } else {
+            "one layer"
+        },
         sc.tile_sizes,
         sc.layers_paused,
         sc.layers_resumed

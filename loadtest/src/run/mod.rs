@@ -140,6 +140,10 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
         });
         video.push((clip, l as u8));
     }
+    // Audio-only rooms send no video.
+    if cfg.scenario == Scenario::AudioOnly {
+        video_layers.clear();
+    }
     let start = Instant::now();
     let specs = plan(&cfg, &ws_urls, audio.clone(), video, start)?;
     let total = specs.len();
@@ -197,6 +201,7 @@ pub async fn run(cfg: RunConfig) -> Result<RunOutcome, LoadError> {
         wall_s: start.elapsed().as_secs_f64(),
         audio_kbps: 32.0,
         video_kbps: video_layers.iter().map(|l| l.kbps).sum(),
+        // Audio-only rooms send no video.
         video_layers,
     })
 }
