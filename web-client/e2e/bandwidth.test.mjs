@@ -173,7 +173,7 @@ test('a browser behind a 400 kbit/s bottleneck gets a lower layer, and the high 
         const got = packets(audio.after) - packets(audio.before);
         console.log(`${outcome} at ${PAUSE_KBIT} kbit/s: ${got} audio packets in 1 s; ${JSON.stringify(await sfuFigures(server))}`);
         assert.ok(got >= 25, `alice's audio keeps flowing while her video is paused: ${got} packets in 1 s`);
-      }, { todo: 'known bug (2026-11-23): since the Allocator picks temporal subsets, a 70 kbit/s link can leave the video stalled (0 fps, no video_paused) instead of paused or at the base frame rate' });
+      });
 
       await step('with the cap lifted, the video resumes and climbs back to the high layer', async () => {
         const t0 = Date.now();

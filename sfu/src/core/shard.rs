@@ -62,6 +62,8 @@ pub(crate) enum Note {
     Nacks(Mid, u64, bool),
     /// The subscriber connection's cumulative sent bytes and egress loss over the last second.
     Delivery(u64, Option<f32>),
+    /// Fraction lost of one outgoing stream, from the receiver's report (RTCP RR).
+    ReceiverLoss(f32),
 }
 
 /// What one drain of a connection saw in str0m's stats events.
@@ -417,6 +419,9 @@ impl Shard {
             Event::MediaEgressStats(st) => {
                 link.rtt = st.rtt.or(link.rtt);
                 link.loss_out = st.loss.or(link.loss_out);
+                if let (PcTarget::Subscriber, Some(l)) = (target, st.loss) {
+                    notes.push((id, target, Note::ReceiverLoss(l)));
+                }
                 notes.push((id, target, Note::Nacks(st.mid, st.nacks, true)))
             }
             Event::MediaIngressStats(st) => {
@@ -539,8 +544,13 @@ impl Shard {
             }
             (PcTarget::Subscriber, Note::Delivery(bytes_tx, loss)) => {
                 if let Some(p) = self.participants.get_mut(&id) {
-                    p.delivery.on_stats(now, bytes_tx, loss);
+                    p.delivery.on_stats(now, bytes_tx, loss, p.estimate_bps);
                     self.allocate_soon(id);
+                }
+            }
+            (PcTarget::Subscriber, Note::ReceiverLoss(loss)) => {
+                if let Some(p) = self.participants.get_mut(&id) {
+                    p.delivery.on_receiver_loss(now, loss);
                 }
             }
             (PcTarget::Subscriber, Note::Estimate(bps)) => {
