@@ -322,7 +322,7 @@ fn a_slow_link_gets_fewer_frames_instead_of_a_paused_video() {
     let mut full = 0;
     for s in 10..20 {
         let (fps, top) = frame_rate(r, w.at(secs(s as f64)), w.at(secs(s as f64 + 1.0)));
-        assert!(fps >= 6.0, "{s} s: {fps} frames/s, the video keeps playing");
+        assert!(fps >= 4.0, "{s} s: {fps} frames/s, the video keeps playing");
         rates.push(fps);
         full += usize::from(top == 2);
     }

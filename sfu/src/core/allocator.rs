@@ -153,6 +153,19 @@ pub fn allocate(
     order: &mut Vec<usize>,
     out: &mut Vec<Decision>,
 ) -> Summary {
+    allocate_with(budget_bps, audio_bps, demands, order, out, KEEP_LOWEST_OVERDRAW)
+}
+
+/// As [`allocate`], with the share of the budget that flowing videos' lowest steps may overdraw (0 on a link
+/// that is losing packets: there the overdraw would come out of the audio).
+pub fn allocate_with(
+    budget_bps: u64,
+    audio_bps: u64,
+    demands: &[Demand],
+    order: &mut Vec<usize>,
+    out: &mut Vec<Decision>,
+    overdraw_share: f64,
+) -> Summary {
     out.clear();
     out.resize(demands.len(), Decision::NotWanted);
     order.clear();
@@ -161,7 +174,7 @@ pub fn allocate(
 
     let mut remaining = budget_bps.saturating_sub(audio_bps);
     let mut slack = budget_bps / 10;
-    let mut overdraw = (budget_bps as f64 * KEEP_LOWEST_OVERDRAW) as u64;
+    let mut overdraw = (budget_bps as f64 * overdraw_share.clamp(0.0, 1.0)) as u64;
     let mut desired = audio_bps;
     let mut next_step = u64::MAX;
     // Take `cost` from the budget; keeping may dip into the slack.
@@ -297,6 +310,10 @@ mod tests {
         assert_eq!(out, vec![L(0), Decision::Paused]);
         // Far below the layer: paused.
         let (out, _) = run(100_000, 40_000, &[flowing]);
+        assert_eq!(out, vec![Decision::Paused]);
+        // On a lossy link there is no overdraw: the first case pauses (only the 10 % slack is left).
+        let (mut order, mut out) = (vec![], vec![]);
+        allocate_with(160_000, 40_000, &[flowing], &mut order, &mut out, 0.0);
         assert_eq!(out, vec![Decision::Paused]);
     }
 

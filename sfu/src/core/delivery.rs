@@ -55,6 +55,8 @@ pub struct DeliveryBounds {
     congested_at: Option<Instant>,
     /// How long the ceiling holds after the last heavy loss before it grows.
     hold: Duration,
+    /// The loss of the last interval.
+    loss: f32,
 }
 
 impl Default for DeliveryBounds {
@@ -67,6 +69,7 @@ impl Default for DeliveryBounds {
             reported: None,
             congested_at: None,
             hold: CEILING_HOLD,
+            loss: 0.0,
         }
     }
 }
@@ -84,6 +87,7 @@ impl DeliveryBounds {
             let dt = now.saturating_duration_since(t).as_secs_f64();
             let rate = if dt >= 0.2 { bytes_tx.saturating_sub(b) as f64 * 8.0 / dt } else { 0.0 };
             let lossless = loss.is_some_and(|l| l <= MAX_LOSS);
+            self.loss = loss.unwrap_or(0.0);
             self.floor_bps = if lossless { (rate * FLOOR_SHARE) as u64 } else { 0 };
             self.ceiling_bps = match loss {
                 Some(l) if l > CEILING_LOSS && rate > 0.0 => {
@@ -130,6 +134,11 @@ impl DeliveryBounds {
             }
             _ => Some((now, fraction)),
         };
+    }
+
+    /// The loss of the last interval (feedback or receiver reports, the larger) while fresh, else 0.
+    pub fn recent_loss(&self, now: Instant) -> f32 {
+        if self.fresh(now) { self.loss } else { 0.0 }
     }
 
     /// The floor in force at `now` (0 when none).
