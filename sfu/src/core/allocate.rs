@@ -125,6 +125,8 @@ impl Shard {
                 Decision::Paused => (None, true),
             };
             if target != dt.target {
+                tracing::debug!(subscriber = %id, publisher = %dt.source.publisher, from = ?dt.target, to = ?target,
+                    paused, wish = ?demands[k].max_layer, current = ?dt.current, budget, "video layer target");
                 dt.target = target;
                 if target.is_none() {
                     // Stop at once; resuming waits for a keyframe of the target layer.

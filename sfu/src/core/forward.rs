@@ -132,6 +132,8 @@ impl Shard {
                     if dt.current.is_some() {
                         self.stats.layer_switches += 1;
                     }
+                    tracing::debug!(subscriber = %r.subscriber, publisher = %publisher, from = ?dt.current, to = info.spatial,
+                        "video layer switched on a keyframe");
                     dt.switch_to(info.spatial);
                 } else {
                     continue;

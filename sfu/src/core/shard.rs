@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use str0m::bwe::BweKind;
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::media::{Direction, MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpPacket;
@@ -544,7 +544,12 @@ impl Shard {
             }
             (PcTarget::Subscriber, Note::Delivery(bytes_tx, loss)) => {
                 if let Some(p) = self.participants.get_mut(&id) {
-                    p.delivery.on_stats(now, bytes_tx, loss, p.estimate_bps);
+                    if let Some(bps) = p.delivery.on_stats(now, bytes_tx, loss, p.estimate_bps) {
+                        tracing::debug!(participant = %id, from = p.estimate_bps, to = bps, "estimate restarted after heavy loss");
+                        p.subscriber.bwe().reset(Bitrate::bps(bps));
+                        p.estimate_bps = bps;
+                        self.stats.estimate_restarts += 1;
+                    }
                     self.allocate_soon(id);
                 }
             }

@@ -27,6 +27,8 @@ pub struct ShardStats {
     /// RTP packets sent on an RTX payload type (retransmissions, including the resent payloads str0m uses to
     /// probe bandwidth); padding-only packets are not counted.
     pub rtx_sent: u64,
+    /// Subscriber congestion controllers restarted from what arrived after heavy loss (`delivery.rs`).
+    pub estimate_restarts: u64,
     /// RTP packets received from publishers as RFC 2198 RED.
     pub red_in: u64,
     /// RED packets forwarded as their primary Opus frame (to subscribers without RED).

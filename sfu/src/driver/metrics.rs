@@ -63,6 +63,7 @@ impl StatsFlusher {
         counter!("plenum_sfu_nacks_received_total").increment(s.nacks_received - l.nacks_received);
         counter!("plenum_sfu_nacks_sent_total").increment(s.nacks_sent - l.nacks_sent);
         counter!("plenum_sfu_retransmissions_total").increment(s.rtx_sent - l.rtx_sent);
+        counter!("plenum_sfu_estimate_restarts_total").increment(s.estimate_restarts - l.estimate_restarts);
         counter!("plenum_cluster_cascade_packets_total").increment(s.relay_packets - l.relay_packets);
         counter!("plenum_cluster_cascade_keyframe_requests_total")
             .increment(s.relay_keyframe_requests - l.relay_keyframe_requests);
