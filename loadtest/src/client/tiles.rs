@@ -102,9 +102,20 @@ pub fn best_layout(n: usize, width: u32, height: u32) -> (u32, u32) {
 /// The remote videos a subscribe offer carries, as `(sid, track_id)`: from the msid of every active video
 /// m-line (`a=msid:<sid> <sid>-<track_id>`, docs/protocol.md).
 pub fn offered_videos(sdp: &str) -> Vec<(String, String)> {
+    per_active_video(sdp, |line| {
+        let mut f = line.strip_prefix("a=msid:")?.split_whitespace();
+        let (sid, track) = (f.next()?, f.next()?);
+        let track_id = track.strip_prefix(sid)?.strip_prefix('-')?;
+        Some((sid.to_owned(), track_id.to_owned()))
+    })
+}
+
+/// For every active video m-line of `sdp` (not port 0, not `inactive` or `recvonly`), the last value `pick`
+/// finds among its lines; m-lines where it finds none are left out.
+fn per_active_video<T>(sdp: &str, pick: impl Fn(&str) -> Option<T>) -> Vec<T> {
     let mut out = Vec::new();
-    let mut section: Option<(bool, Option<(String, String)>)> = None;
-    let finish = |s: Option<(bool, Option<(String, String)>)>, out: &mut Vec<(String, String)>| {
+    let mut section: Option<(bool, Option<T>)> = None;
+    let finish = |s: Option<(bool, Option<T>)>, out: &mut Vec<T>| {
         if let Some((true, Some(v))) = s {
             out.push(v);
         }
@@ -118,13 +129,8 @@ pub fn offered_videos(sdp: &str) -> Vec<(String, String)> {
         } else if let Some((active, found)) = section.as_mut() {
             if line == "a=inactive" || line == "a=recvonly" {
                 *active = false;
-            } else if let Some(msid) = line.strip_prefix("a=msid:") {
-                let mut f = msid.split_whitespace();
-                if let (Some(sid), Some(track)) = (f.next(), f.next())
-                    && let Some(track_id) = track.strip_prefix(sid).and_then(|t| t.strip_prefix('-'))
-                {
-                    *found = Some((sid.to_owned(), track_id.to_owned()));
-                }
+            } else if let Some(v) = pick(line) {
+                *found = Some(v);
             }
         }
     }
@@ -146,29 +152,7 @@ pub fn layer_for_size(width: u32, height: u32) -> Option<u8> {
 
 /// The mids of the active video m-lines of an offer (Janus's subscriber offer: the client names videos by mid).
 pub fn offered_video_mids(sdp: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut section: Option<(bool, Option<String>)> = None;
-    let finish = |s: Option<(bool, Option<String>)>, out: &mut Vec<(String, String)>| {
-        if let Some((true, Some(mid))) = s {
-            out.push((String::new(), mid));
-        }
-    };
-    for line in sdp.lines().map(str::trim_end) {
-        if let Some(m) = line.strip_prefix("m=") {
-            finish(section.take(), &mut out);
-            let mut f = m.split_whitespace();
-            let video = f.next() == Some("video") && f.next().is_some_and(|port| port != "0");
-            section = Some((video, None));
-        } else if let Some((active, mid)) = section.as_mut() {
-            if line == "a=inactive" || line == "a=recvonly" {
-                *active = false;
-            } else if let Some(m) = line.strip_prefix("a=mid:") {
-                *mid = Some(m.trim().to_owned());
-            }
-        }
-    }
-    finish(section, &mut out);
-    out
+    per_active_video(sdp, |line| line.strip_prefix("a=mid:").map(|m| (String::new(), m.trim().to_owned())))
 }
 
 /// Remembers what was sent, so only changes go out.
