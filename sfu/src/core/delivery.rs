@@ -126,19 +126,23 @@ impl DeliveryBounds {
                 // high as before the link went bad, and a video resumed into it would congest the link again.
                 _ if self.ceiling_bps == u64::MAX => u64::MAX,
                 Some(l) if l <= MAX_LOSS => {
-                    let calm = self.congested_at.is_none_or(|t| now.saturating_duration_since(t) >= self.hold);
-                    if calm { (self.ceiling_bps as f64 * (1.0 + CEILING_GROWTH)) as u64 } else { self.ceiling_bps }
+                    let grown = (self.ceiling_bps as f64 * (1.0 + CEILING_GROWTH)) as u64;
+                    if self.calm(now) { grown } else { self.ceiling_bps }
                 }
                 _ => self.ceiling_bps,
             };
-            let calm = self.congested_at.is_none_or(|t| now.saturating_duration_since(t) >= self.hold);
-            if self.ceiling_bps != u64::MAX && calm && self.ceiling_bps >= estimate {
+            if self.ceiling_bps != u64::MAX && self.calm(now) && self.ceiling_bps >= estimate {
                 self.ceiling_bps = u64::MAX;
             }
             self.at = Some(now);
         }
         self.last = Some((now, bytes_tx));
         restart
+    }
+
+    /// Has the hold after the last heavy loss passed?
+    fn calm(&self, now: Instant) -> bool {
+        self.congested_at.is_none_or(|t| now.saturating_duration_since(t) >= self.hold)
     }
 
     /// A receiver report: the fraction lost of one outgoing stream since its previous report. Reports that
