@@ -53,19 +53,23 @@ fn three_participants_meet_on_janus() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let json = dir.join("report.json");
-    let out = Command::new(lt)
-        .args(["run", "--target", "janus", "--url", &format!("ws://127.0.0.1:{port}"), "--scenario", "meeting"])
-        .args(["--rooms", "1", "--publishers", "3", "--ramp", "5", "--duration", "10s", "--video-layer", "0"])
-        .args(["--server-pid", &pid.to_string(), "--quiet", "--max-loss-pct", "1", "--max-failed-joins", "0"])
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .expect("plenum-loadtest runs");
-    eprintln!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "limits met and no error: exit {:?}\n{}", out.status.code(), janus_log(&dir));
+    // One meeting run against this Janus with the limits the test needs; its JSON report.
+    let meeting = |args: &[&str]| -> Value {
+        let json = dir.join("report.json");
+        let out = Command::new(lt)
+            .args(["run", "--target", "janus", "--url", &format!("ws://127.0.0.1:{port}"), "--scenario", "meeting"])
+            .args(args)
+            .args(["--server-pid", &pid.to_string(), "--quiet", "--max-loss-pct", "1", "--max-failed-joins", "0"])
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .expect("plenum-loadtest runs");
+        eprintln!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "limits met and no error: exit {:?}\n{}", out.status.code(), janus_log(&dir));
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("JSON report parses")
+    };
 
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("JSON report parses");
+    let r = meeting(&["--rooms", "1", "--publishers", "3", "--ramp", "5", "--duration", "10s", "--video-layer", "0"]);
     assert_eq!(r["target"], "janus");
     assert_eq!(r["participants"], 3);
     assert_eq!(r["failed_joins"], 0, "zero failed joins");
@@ -86,18 +90,10 @@ fn three_participants_meet_on_janus() {
     assert!(r["server"]["forwarded_source"].as_str().unwrap().contains("received"));
 
     // Simulcast: publishers send three layers (rid_order lmh); large tiles configure substream 2, small ones 0.
-    let out = Command::new(lt)
-        .args(["run", "--target", "janus", "--url", &format!("ws://127.0.0.1:{port}"), "--scenario", "meeting"])
-        .args(["--rooms", "1", "--publishers", "4", "--ramp", "8", "--duration", "10s"])
-        .args(["--simulcast", "on", "--tile-sizes", "mixed"])
-        .args(["--server-pid", &pid.to_string(), "--quiet", "--max-loss-pct", "1", "--max-failed-joins", "0"])
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .expect("plenum-loadtest runs");
-    eprintln!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "limits met and no error: exit {:?}\n{}", out.status.code(), janus_log(&dir));
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("JSON report parses");
+    let r = meeting(&[
+        "--rooms", "1", "--publishers", "4", "--ramp", "8", "--duration", "10s",
+        "--simulcast", "on", "--tile-sizes", "mixed",
+    ]);
     assert_eq!(r["failed_joins"], 0);
     assert_eq!(r["media"]["video_streams"], 4 * 3);
     let sc = &r["simulcast"];
