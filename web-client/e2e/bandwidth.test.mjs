@@ -173,7 +173,7 @@ test('a browser behind a 400 kbit/s bottleneck gets a lower layer, and the high 
         const got = packets(audio.after) - packets(audio.before);
         console.log(`${outcome} at ${PAUSE_KBIT} kbit/s: ${got} audio packets in 1 s; ${JSON.stringify(await sfuFigures(server))}`);
         assert.ok(got >= 25, `alice's audio keeps flowing while her video is paused: ${got} packets in 1 s`);
-      }, { todo: 'known (2026-11-24): the SFU pauses the video 1.5-6 s after the cut (debug log of plenum_sfu::core::allocate), but bob\'s signaling WebSocket shares the 70 kbit/s link, times out while the link is full and often reconnects only when the cap is lifted, so the pause hint never reaches the tile (docs/media.md)' });
+      });
 
       await step('with the cap lifted, the video resumes and climbs back to the high layer', async () => {
         const t0 = Date.now();

@@ -44,6 +44,8 @@ export class MediaLink {
   private closed = false;
   /** What each source sends. */
   private local = new Map<TrackSource, { track: MediaStreamTrack | null; stream: MediaStream | null }>();
+  /** The microphone is muted: its sender sends nothing. */
+  private micMuted = false;
 
   constructor(
     private readonly pcFactory: PcFactory,
@@ -80,8 +82,15 @@ export class MediaLink {
         this.createPublisher();
       }
       renegotiate = (await this.publisher!.setTrack(source, track, stream)) || renegotiate;
+      if (source === 'microphone' && track) await this.publisher!.setSending('microphone', !this.micMuted);
     }
     if (renegotiate && !this.closed) this.negotiator?.request();
+  }
+
+  /** Mute or unmute: a muted microphone's sender stops sending (no silence packets). */
+  async setMicMuted(muted: boolean): Promise<void> {
+    this.micMuted = muted;
+    await this.publisher?.setSending('microphone', !muted);
   }
 
   private createPublisher(): void {

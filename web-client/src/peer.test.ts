@@ -56,6 +56,19 @@ describe('publisher connection', () => {
     expect(enc[0]!.maxBitrate! < enc[1]!.maxBitrate! && enc[1]!.maxBitrate! < enc[2]!.maxBitrate!).toBe(true);
   });
 
+  it('stops and resumes a source by its encodings, without renegotiation', async () => {
+    const { pub: p, fake } = pub();
+    await p.setTrack('microphone', track('audio', 'm'), stream);
+    const mic = fake.transceivers[0]!.sender;
+    await p.setSending('microphone', false);
+    expect(mic.encodings.map((e) => e.active)).toEqual([false]);
+    await p.setSending('microphone', true);
+    expect(mic.encodings.map((e) => e.active)).toEqual([true]);
+    // A source without a sender: nothing to do.
+    await p.setSending('screen', false);
+    expect(fake.transceivers).toHaveLength(1);
+  });
+
   it('ignores stale answers: in stable state, or with the old ufrag after an ICE restart', async () => {
     const { pub: p, fake } = pub();
     await p.setTrack('microphone', track('audio', 'm'), stream);

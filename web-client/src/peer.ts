@@ -114,6 +114,21 @@ export class PublisherConnection {
     if (changed) await tr.sender.setParameters(params);
   }
 
+  /**
+   * Whether a source sends at all (all its encodings active or none). A muted microphone sends nothing: no
+   * silence packets, so no bandwidth up and no transport feedback down (measured: ~10 kbit/s of feedback towards a
+   * muted participant, a seventh of a 70 kbit/s link).
+   */
+  async setSending(source: TrackSource, on: boolean): Promise<void> {
+    const sender = this.bySource.get(source)?.sender;
+    if (!sender?.getParameters) return;
+    const params = sender.getParameters();
+    const encodings = params.encodings ?? [];
+    if (encodings.every((e) => e.active === on)) return;
+    for (const e of encodings) e.active = on;
+    await sender.setParameters(params);
+  }
+
   /** The sender of a source, if it has one (for stats and encodings). */
   sender(source: TrackSource): RTCRtpSender | null {
     return this.bySource.get(source)?.sender ?? null;

@@ -191,7 +191,7 @@ describe('meeting session', () => {
     expect(s.getSnapshot().room.roster.order).toEqual([]);
   });
 
-  it('mutes (track.enabled) and switches the camera off and on by replacing the track, without renegotiation', async () => {
+  it('mutes (track.enabled, the sender stops) and switches the camera off and on by replacing the track, without renegotiation', async () => {
     const s = makeSession();
     sock.receive(joined());
     await flush();
@@ -199,6 +199,14 @@ describe('meeting session', () => {
     await flush();
     s.setMuted(true);
     expect(local.mic!.enabled).toBe(false);
+    await flush();
+    // Muted sends nothing at all (no silence packets).
+    const micSender = pubPc().transceivers[0]!.sender;
+    expect(micSender.encodings.map((e) => e.active)).toEqual([false]);
+    s.setMuted(false);
+    await flush();
+    expect(micSender.encodings.map((e) => e.active)).toEqual([true]);
+    s.setMuted(true);
     await s.setCameraOff(true);
     await flush();
     const camSender = pubPc().transceivers[1]!.sender;
@@ -207,6 +215,8 @@ describe('meeting session', () => {
     await flush();
     expect(camSender.track?.id).toBe('cam2');
     expect(sock.ofType('update')).toEqual([
+      { type: 'update', muted: true },
+      { type: 'update', muted: false },
       { type: 'update', muted: true },
       { type: 'update', camera_off: true },
       { type: 'update', camera_off: false },

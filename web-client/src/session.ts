@@ -117,6 +117,7 @@ export class MeetingSession {
 
   setMuted(muted: boolean): void {
     this.opts.local?.setMuted(muted);
+    this.link?.setMicMuted(muted).catch((e) => this.log('setMicMuted', e));
     this.set({ muted });
     this.sendOrQueue({ type: 'update', muted });
   }
@@ -429,6 +430,7 @@ export class MeetingSession {
     });
     this.link = link;
     const local = this.opts.local?.getSnapshot();
+    void link.setMicMuted(this.snap.muted);
     const stream = local?.preview ?? null;
     const tracks: Array<readonly ['microphone' | 'camera' | 'screen', MediaStreamTrack | null, MediaStream | null]> = [];
     if (local?.mic) tracks.push(['microphone', local.mic, stream]);

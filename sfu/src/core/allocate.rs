@@ -7,6 +7,7 @@ use str0m::bwe::Bitrate;
 
 use super::allocator::{Choice, Decision, Demand, KEEP_LOWEST_OVERDRAW, Priority, allocate_with};
 use super::layers::MAX_LAYERS;
+use super::redundancy;
 use super::shard::{Shard, Transmitter};
 use super::tracks::DownState;
 use super::types::*;
@@ -77,18 +78,27 @@ impl Shard {
         demands.clear();
         dts.clear();
         let mut audio = 0;
+        // What the RED audio this subscriber receives costs on the wire, redundancy included.
+        let mut red_audio = 0;
         for (i, dt) in p.downtracks.iter().enumerate() {
             if dt.state != DownState::Active {
                 continue;
             }
+            let up = self.participants.get(&dt.source.publisher).and_then(|o| o.uptracks.iter().find(|u| u.mid == dt.source.mid));
             if dt.kind == TrackKind::Audio {
                 audio += AUDIO_BPS;
+                let stripped = dt.pt_map.is_some_and(|(_, _, strip)| strip);
+                if let Some(up) = up
+                    && let (Some((_, _, m)), Some(l)) = (up.codec, up.layers.first())
+                    && m.red
+                    && !stripped
+                    && l.arriving(now)
+                {
+                    red_audio += redundancy::wire_bps(l.bps, l.pps);
+                }
                 continue;
             }
-            let Some(up) = self.participants.get(&dt.source.publisher).and_then(|o| o.uptracks.iter().find(|u| u.mid == dt.source.mid))
-            else {
-                continue;
-            };
+            let Some(up) = up else { continue };
             let priority = if up.screen {
                 Priority::Screen
             } else if dominant == Some(dt.source.publisher) {
@@ -112,6 +122,9 @@ impl Shard {
         let summary = allocate_with(budget, audio, &demands, &mut order, &mut decisions, overdraw);
 
         let Some(p) = self.participants.get_mut(&id) else { return };
+        if p.redundancy.update(budget, red_audio) {
+            tracing::debug!(subscriber = %id, budget, red_audio, thin = p.redundancy.thin(), "audio redundancy");
+        }
         let mut wanted_layers = Vec::new();
         for (k, &i) in dts.iter().enumerate() {
             let dt = &mut p.downtracks[i];

@@ -108,6 +108,7 @@ impl Shard {
 
         let mut want_keyframe = false;
         let mut primary: Option<Option<Arc<[u8]>>> = None;
+        let mut thinned: Option<Option<Arc<[u8]>>> = None;
         for r in &subscribers {
             self.current = Some(r.subscriber);
             let Some(s) = self.participants.get_mut(&r.subscriber) else { continue };
@@ -169,6 +170,18 @@ impl Shard {
                 match primary.get_or_insert_with(|| red::primary(&pkt.payload).map(|r| Arc::from(&pkt.payload[r]))) {
                     Some(p) => {
                         self.stats.red_stripped += 1;
+                        p.clone()
+                    }
+                    None => {
+                        self.stats.dropped_unknown_codec += 1;
+                        continue;
+                    }
+                }
+            } else if codec_match.red && s.redundancy.thin() {
+                // A link too slow for the redundant copies (`redundancy.rs`): RED with the primary block alone.
+                match thinned.get_or_insert_with(|| red::without_redundancy(&pkt.payload).map(Arc::from)) {
+                    Some(p) => {
+                        self.stats.red_thinned += 1;
                         p.clone()
                     }
                     None => {

@@ -80,8 +80,11 @@ pub struct LayerRx {
     pub last_packet: Option<Instant>,
     window_start: Option<Instant>,
     window_bytes: u64,
+    window_packets: u64,
     /// Measured bitrate over the last complete window (0: not measured yet).
     pub bps: u64,
+    /// Measured packets per second over the last complete window.
+    pub pps: u64,
     /// Bytes per temporal layer in the current window, and the highest temporal layer seen in it.
     window_temporal: [u64; MAX_TEMPORAL],
     window_max_tid: u8,
@@ -104,7 +107,9 @@ impl LayerRx {
             last_packet: None,
             window_start: None,
             window_bytes: 0,
+            window_packets: 0,
             bps: 0,
+            pps: 0,
             window_temporal: [0; MAX_TEMPORAL],
             window_max_tid: 0,
             temporal_bps: [0; MAX_TEMPORAL],
@@ -123,6 +128,7 @@ impl LayerRx {
         if elapsed >= WINDOW {
             let ms = elapsed.as_millis().max(1) as u64;
             self.bps = self.window_bytes * 8 * 1000 / ms;
+            self.pps = self.window_packets * 1000 / ms;
             let mut sum = 0;
             for (t, b) in self.window_temporal.iter().enumerate() {
                 sum += b;
@@ -131,10 +137,12 @@ impl LayerRx {
             self.temporal_layers = self.window_max_tid + 1;
             self.window_start = Some(now);
             self.window_bytes = 0;
+            self.window_packets = 0;
             self.window_temporal = [0; MAX_TEMPORAL];
             self.window_max_tid = 0;
         }
         self.window_bytes += bytes as u64;
+        self.window_packets += 1;
         let t = (tid as usize).min(MAX_TEMPORAL - 1);
         self.window_temporal[t] += bytes as u64;
         self.window_max_tid = self.window_max_tid.max(t as u8);
@@ -200,7 +208,7 @@ mod tests {
             l.on_packet(t0 + Duration::from_millis(i * 20), 1000, 0);
         }
         // 50 packets of 1000 bytes in 1 s = 400 kbit/s.
-        assert_eq!(l.bps, 400_000);
+        assert_eq!((l.bps, l.pps), (400_000, 50));
         assert!(l.arriving(t0 + Duration::from_millis(1100)));
         assert!(!l.arriving(t0 + Duration::from_millis(1000) + LAYER_TIMEOUT));
         assert!(!l.usable(t0 + Duration::from_secs(5)));

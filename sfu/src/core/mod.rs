@@ -14,6 +14,7 @@ mod membership;
 pub mod participant;
 pub mod probe;
 pub mod red;
+pub mod redundancy;
 pub mod relay;
 pub mod room;
 pub mod sdp;

@@ -89,6 +89,8 @@ pub struct Participant {
     pub nack_counts: Vec<(str0m::media::Mid, u64, u64)>,
     /// The latest RTT, loss and jitter (for metrics).
     pub link: super::stats::LinkQuality,
+    /// Whether the RED audio this subscriber receives goes without its redundant copies (a slow link).
+    pub redundancy: super::redundancy::AudioRedundancy,
 }
 
 impl Participant {
@@ -132,6 +134,7 @@ impl Participant {
             delivery: Default::default(),
             nack_counts: Vec::new(),
             link: Default::default(),
+            redundancy: Default::default(),
         })
     }
 

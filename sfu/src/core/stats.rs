@@ -33,6 +33,8 @@ pub struct ShardStats {
     pub red_in: u64,
     /// RED packets forwarded as their primary Opus frame (to subscribers without RED).
     pub red_stripped: u64,
+    /// RED packets forwarded without their redundant blocks (to subscribers on a link too slow for them).
+    pub red_thinned: u64,
     /// Spatial layer switches of DownTracks (up or down).
     pub layer_switches: u64,
     /// Videos currently paused for bandwidth (a gauge).

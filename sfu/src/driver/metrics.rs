@@ -72,6 +72,7 @@ impl StatsFlusher {
         gauge!("plenum_cluster_cascade_tracks", "worker" => self.worker.clone()).set(relayed as f64);
         counter!("plenum_sfu_red_packets_in_total").increment(s.red_in - l.red_in);
         counter!("plenum_sfu_red_stripped_total").increment(s.red_stripped - l.red_stripped);
+        counter!("plenum_sfu_red_thinned_total").increment(s.red_thinned - l.red_thinned);
         gauge!("plenum_sfu_videos_paused", "worker" => self.worker.clone()).set(s.videos_paused as f64);
         for (_, bps) in shard.estimates() {
             histogram!("plenum_sfu_subscriber_estimate_bps").record(bps as f64);

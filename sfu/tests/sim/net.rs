@@ -41,6 +41,19 @@ pub struct Net {
     /// Bytes accepted onto the link and dropped by the queue, per destination.
     pub bytes_to: HashMap<SocketAddr, u64>,
     pub dropped_to: HashMap<SocketAddr, u64>,
+    /// Bytes accepted towards rate-capped destinations, by what they carry (see [`class_of`]).
+    pub classes_to: HashMap<(SocketAddr, String), u64>,
+}
+
+/// What a datagram carries: `stun`, `dtls`, `rtcp`, `rtp <pt>` (with ` padding` when the padding bit is set).
+pub fn class_of(data: &[u8]) -> String {
+    match data {
+        [b0, ..] if *b0 < 4 => "stun".into(),
+        [b0, ..] if (20..64).contains(b0) => "dtls".into(),
+        [b0, b1, ..] if b0 & 0xc0 == 0x80 && (192..=223).contains(b1) => "rtcp".into(),
+        [b0, b1, ..] if b0 & 0xc0 == 0x80 => format!("rtp {}{}", b1 & 0x7f, if b0 & 0x20 != 0 { " padding" } else { "" }),
+        _ => "other".into(),
+    }
 }
 
 #[derive(Default)]
@@ -68,6 +81,7 @@ impl Net {
             caps: HashMap::new(),
             bytes_to: HashMap::new(),
             dropped_to: HashMap::new(),
+            classes_to: HashMap::new(),
         }
     }
 
@@ -101,6 +115,7 @@ impl Net {
                 let tx = Duration::from_micros((data.len() as u64 + 28) * 8 * 1_000_000 / bps.max(1));
                 depart = start + tx;
                 cap.busy_until = Some(depart);
+                *self.classes_to.entry((to, class_of(data))).or_default() += data.len() as u64 + 28;
             }
         *self.bytes_to.entry(to).or_default() += data.len() as u64 + 28;
         let jitter = self.rng.random_range(0..=self.jitter.as_micros() as u64);

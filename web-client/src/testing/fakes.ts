@@ -78,13 +78,24 @@ export class FakeStream {
 export class FakeTransceiver {
   direction: RTCRtpTransceiverDirection;
   mid: string | null = null;
-  sender: { track: FakeTrack | null; replaceTrack: (t: FakeTrack | null) => Promise<void> };
+  sender: {
+    track: FakeTrack | null;
+    encodings: RTCRtpEncodingParameters[];
+    replaceTrack: (t: FakeTrack | null) => Promise<void>;
+    getParameters: () => RTCRtpSendParameters;
+    setParameters: (p: RTCRtpSendParameters) => Promise<void>;
+  };
   constructor(track: FakeTrack | null, public init: RTCRtpTransceiverInit) {
     this.direction = init.direction ?? 'sendrecv';
     const sender = {
       track,
+      encodings: (init.sendEncodings ?? [{}]).map((e) => ({ active: true, ...e })) as RTCRtpEncodingParameters[],
       replaceTrack: async (t: FakeTrack | null) => {
         sender.track = t;
+      },
+      getParameters: () => ({ encodings: sender.encodings.map((e) => ({ ...e })) }) as unknown as RTCRtpSendParameters,
+      setParameters: async (p: RTCRtpSendParameters) => {
+        sender.encodings = p.encodings.map((e) => ({ ...e }));
       },
     };
     this.sender = sender;
