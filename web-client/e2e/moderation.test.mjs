@@ -1,6 +1,6 @@
 // The lobby and moderation in real browsers: a guest (lobby token) waits in the lobby until the moderator admits
 // them; they see each other; the moderator mutes the guest (the SFU stops forwarding: no more audio packets reach
-// the moderator) and removes them with a ban (the guest is told, and rejoining is refused).
+// the moderator, even from a client that ignores the mute and keeps sending) and removes them with a ban (the guest is told, and rejoining is refused).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,14 +60,14 @@ test('lobby, mute enforced by the SFU, remove with ban', { timeout: 120_000 }, a
         const b = await audioPackets(M.page, 'guest');
         return { ok: a !== null && b > a + 5, value: { a, b } };
       }, 10_000, 0);
-      // The control: the guest's own mute keeps packets (of silence) coming, so their stop below is the SFU's doing.
+      // The guest's own mute: the client stops sending (no silence packets).
       await G.page.getByTestId('mic-toggle').click();
       await waitTileAttr(M.page, 'guest', 'data-muted', 'true');
-      await until('guest packets still flowing while self-muted', async () => {
+      await until('no guest packets while self-muted', async () => {
         const a = await audioPackets(M.page, 'guest');
         await sleep(1000);
         const b = await audioPackets(M.page, 'guest');
-        return { ok: a !== null && b > a + 20, value: { a, b } };
+        return { ok: a !== null && b - a <= 1, value: { a, b } };
       }, 5000, 0);
       await G.page.getByTestId('mic-toggle').click();
       await waitTileAttr(M.page, 'guest', 'data-muted', 'false');
@@ -75,6 +75,14 @@ test('lobby, mute enforced by the SFU, remove with ban', { timeout: 120_000 }, a
       await M.page.locator(`${entry} [data-testid="mod-mute"]`).click();
       await waitTileAttr(M.page, 'guest', 'data-muted', 'true');
       await G.page.locator('.notice', { hasText: 'stummgeschaltet' }).waitFor({ timeout: 5000 });
+      // A client that ignores the mute keeps sending: the SFU must stop it. The control: the guest's sender sends.
+      await G.page.evaluate(() => window.__plenum.ignoreMute());
+      await until('the guest sends although muted', async () => {
+        const a = await G.page.evaluate(() => window.__plenum.micPacketsSent());
+        await sleep(1000);
+        const b = await G.page.evaluate(() => window.__plenum.micPacketsSent());
+        return { ok: a !== null && b > a + 20, value: { a, b } };
+      }, 5000, 0);
       await until('no guest audio packets at the moderator', async () => {
         const a = await audioPackets(M.page, 'guest');
         await sleep(1000);

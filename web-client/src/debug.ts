@@ -23,6 +23,10 @@ export interface PlenumDebug {
   sid: () => string | null;
   /** Restart ICE on one of the connections now. */
   restartIce: (target: 'publisher' | 'subscriber') => void;
+  /** Audio packets sent by the microphone's sender so far (null: none). */
+  micPacketsSent: () => Promise<number | null>;
+  /** Behave like a client that ignores a mute: the microphone's sender sends (silence) again. */
+  ignoreMute: () => Promise<void>;
 }
 
 declare global {
@@ -48,5 +52,21 @@ export function installDebugHook(w: Window): void {
     visible: () => current?.visible ?? [],
     sid: () => current?.getSnapshot().room.self?.sid ?? null,
     restartIce: (target) => current?.restartIce(target),
+    micPacketsSent: async () => {
+      const sender = current?.micSender();
+      if (!sender) return null;
+      let sent = 0;
+      (await sender.getStats()).forEach((r: { type: string; packetsSent?: number }) => {
+        if (r.type === 'outbound-rtp') sent += r.packetsSent ?? 0;
+      });
+      return sent;
+    },
+    ignoreMute: async () => {
+      const sender = current?.micSender();
+      if (!sender) return;
+      const params = sender.getParameters();
+      for (const e of params.encodings ?? []) e.active = true;
+      await sender.setParameters(params);
+    },
   };
 }

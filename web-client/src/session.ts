@@ -247,6 +247,11 @@ export class MeetingSession {
     this.link?.forceRestart(target);
   }
 
+  /** The microphone's sender on the publisher connection (for browser tests). */
+  micSender(): RTCRtpSender | null {
+    return this.link?.pcs().publisher?.getSenders().find((s) => s.track?.kind === 'audio') ?? null;
+  }
+
   seen(): Array<[string, string]> {
     return [...this.seenEvents];
   }
