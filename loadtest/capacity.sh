@@ -5,8 +5,11 @@
 #
 #   loadtest/capacity.sh [BIN_DIR=target/release] [OUT=capacity-results] [DURATION=30s] [SET=table|saturate]
 #
+# SIMULCAST=on (environment) makes every video publisher send three layers as the web client does, and every
+# subscriber ask for the layer its grid tile needs (`--simulcast on --tile-sizes grid`); default off: one layer.
+#
 # SET=table runs the fixed sizes of the capacity table; SET=saturate grows each scenario (webinar viewers, audio
-# rooms, meeting rooms) until a run reports a CPU bottleneck (a side used >= 90 % of its cores), failed joins or
+# rooms, meeting rooms of 6 up to 32 rooms) until a run reports a CPU bottleneck (a side used >= 90 % of its cores), failed joins or
 # more than 2 % loss, and stops that scenario there: the last size is where this machine ran out.
 set -euo pipefail
 BIN=${1:-target/release}
@@ -14,6 +17,8 @@ OUT=${2:-capacity-results}
 DURATION=${3:-30s}
 SET=${4:-table}
 case "$SET" in table|saturate) ;; *) echo "SET must be table or saturate, not '$SET'" >&2; exit 2;; esac
+SIMULCAST=${SIMULCAST:-off}
+case "$SIMULCAST" in on|off) ;; *) echo "SIMULCAST must be on or off, not '$SIMULCAST'" >&2; exit 2;; esac
 mkdir -p "$OUT"
 DATA=$(mktemp -d)
 PORT=18080
@@ -27,7 +32,8 @@ run() {
   local name=$1; shift
   echo "==> $name: $*"
   taskset -c 1 "$BIN/plenum-loadtest" run --pin 1 --quiet --url "http://127.0.0.1:$PORT" --secret-file "$DATA/secret" \
-    --server-pid "$SERVER" --duration "$DURATION" --ramp 10 --json "$OUT/$name.json" "$@" | tee "$OUT/$name.txt" || true
+    --server-pid "$SERVER" --duration "$DURATION" --ramp 10 --simulcast "$SIMULCAST" --json "$OUT/$name.json" "$@" \
+    | tee "$OUT/$name.txt" || true
 }
 
 # Whether the report of run NAME shows the machine's limit: a saturated side, failed joins or > 2 % loss.
@@ -70,7 +76,7 @@ if [ "$SET" = table ]; then
 else
   sweep webinar "--scenario webinar --rooms 1 --subscribers {}" 250 400 600 900
   sweep audio "--scenario audio-only --rooms {} --publishers 10 --speakers-switch 5s" 20 35 55 80
-  sweep meeting "--scenario meeting --rooms {} --publishers 6" 4 7 11 16
+  sweep meeting "--scenario meeting --rooms {} --publishers 6" 4 7 11 16 24 32
 fi
 
 python3 - "$OUT" <<'PY' > "$OUT/summary.md"

@@ -6,6 +6,9 @@
 #
 #   loadtest/compare-janus.sh [BIN_DIR=target/release] [OUT=janus-comparison] [DURATION=30s]
 #
+# SIMULCAST=on (environment) runs the video scenarios with three layers per publisher against both servers
+# (`--simulcast on`; Janus gets rid_order "lmh" and a substream per tile); default off: one layer.
+#
 # Janus's CPU comes from /proc/<pid>/stat like Plenum's. Janus has no forwarded-packet counter outside its Admin
 # API (off here), so "µs per packet" divides the server's CPU time in the steady phase by the RTP packets the
 # subscribers received in it, for both servers alike; Plenum's own counter is shown beside it.
@@ -14,6 +17,8 @@ BIN=${1:-target/release}
 OUT=${2:-janus-comparison}
 DURATION=${3:-30s}
 command -v janus >/dev/null || { echo "janus not found: apt-get install janus" >&2; exit 1; }
+SIMULCAST=${SIMULCAST:-off}
+case "$SIMULCAST" in on|off) ;; *) echo "SIMULCAST must be on or off, not '$SIMULCAST'" >&2; exit 2;; esac
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json
 DATA=$(mktemp -d)
@@ -49,11 +54,11 @@ run() {
   echo "==> plenum $name: $*"
   taskset -c 1 "$BIN/plenum-loadtest" run --pin 1 --quiet --url "http://127.0.0.1:$PORT" \
     --secret-file "$DATA/plenum/secret" --bind-ip "$IP" --server-pid "$PLENUM" --duration "$DURATION" --ramp 10 \
-    --json "$OUT/$name.plenum.json" "$@" | tee "$OUT/$name.plenum.txt" || true
+    --simulcast "$SIMULCAST" --json "$OUT/$name.plenum.json" "$@" | tee "$OUT/$name.plenum.txt" || true
   echo "==> janus $name: $*"
   taskset -c 1 "$BIN/plenum-loadtest" run --pin 1 --quiet --target janus --url "ws://127.0.0.1:$JPORT" \
     --bind-ip "$IP" --server-pid "$JANUS" --duration "$DURATION" --ramp 10 \
-    --json "$OUT/$name.janus.json" "$@" | tee "$OUT/$name.janus.txt" || true
+    --simulcast "$SIMULCAST" --json "$OUT/$name.janus.json" "$@" | tee "$OUT/$name.janus.txt" || true
 }
 
 run 1-meeting-1x5 --scenario meeting --rooms 1 --publishers 5
