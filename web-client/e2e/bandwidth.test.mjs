@@ -119,8 +119,12 @@ test('a browser behind a 400 kbit/s bottleneck gets a lower layer, and the high 
         assert.ok(m1.retransmissions > m0.retransmissions, 'the SFU retransmitted');
         assert.ok(d('retransmittedPacketsReceived') > 0, 'retransmissions reached bob');
         // Chromium's packetsLost does not go down for packets recovered by retransmission; what shows the repair
-        // is the decoder: an unrepaired loss leaves frames undecodable (fewer frames, keyframe requests, freezes).
-        assert.ok(fps >= 0.8 * baseFps, `the frame rate holds under loss: ${fps.toFixed(1)} fps, ${baseFps.toFixed(1)} without`);
+        // is the decoder: an unrepaired loss leaves a frame undecodable, and every frame after it until a keyframe
+        // (a keyframe request, a freeze). The frame rate may also dip for other reasons (the allocator dropping a
+        // temporal layer while the estimate reacts to the loss, the encoder adapting on a loaded machine; seen once
+        // in the test command's run: 15.7 of 20 fps with 0 keyframe requests and 0 freezes), so it has room.
+        assert.ok(d('pliCount') <= 1, `no frame left unrepaired: ${d('pliCount')} keyframe requests in 12 s`);
+        assert.ok(fps >= 0.6 * baseFps, `the frame rate holds under loss: ${fps.toFixed(1)} fps, ${baseFps.toFixed(1)} without`);
         assert.ok(d('totalFreezesDuration') < 1, `no visible freeze: ${d('totalFreezesDuration').toFixed(2)} s frozen in 12 s`);
         assert.ok(v.width >= 640, `random loss alone does not push bob down to the low layer: ${v.width} px`);
       });
