@@ -79,7 +79,7 @@ impl JanusSignal {
     pub async fn connect(url: &str, room: &str, display: &str) -> Result<JanusSignal, LoadError> {
         let mut req = url.into_client_request().map_err(|e| LoadError::Signaling(format!("{url}: {e}")))?;
         req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("janus-protocol"));
-        let (ws, _) = tokio_tungstenite::connect_async(req)
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(super::signal::ws_config()), false)
             .await
             .map_err(|e| LoadError::Signaling(format!("connect {url}: {e}")))?;
         let (mut sink, rx) = ws.split();
