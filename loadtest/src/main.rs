@@ -173,6 +173,10 @@ struct BenchArgs {
     /// SFU's normal 1500 kbit/s, which the estimate must first grow out of by probing.
     #[arg(long, default_value = "auto")]
     initial_estimate_kbps: String,
+    /// Packets the publisher (and the naive forwarder's source) sends back to back: 1 spreads them evenly; 8
+    /// sends each 8-packet frame as one burst, as a camera's encoder does.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    burst: u32,
     #[arg(long)]
     json: Option<PathBuf>,
 }
@@ -314,6 +318,7 @@ fn bench_cmd(a: BenchArgs) -> Result<bool, LoadError> {
         rate: a.rate,
         payload: a.payload,
         initial_estimate_bps,
+        burst: a.burst,
     })?;
     let text = serde_json::to_string_pretty(&r).map_err(|e| LoadError::Arg(e.to_string()))?;
     println!("{text}");

@@ -25,6 +25,14 @@ pub struct BenchConfig {
     pub payload: usize,
     /// The SFU's initial bandwidth estimate per subscriber (bit/s); `None`: the SFU's default.
     pub initial_estimate_bps: Option<u64>,
+    /// Packets sent back to back by the publisher and the naive source (1: evenly spread).
+    pub burst: u32,
+}
+
+/// How many of `rate` packets/s sent in bursts of `burst` are due after `elapsed_s`: whole bursts only.
+pub(crate) fn packets_due(elapsed_s: f64, rate: u32, burst: u32) -> u64 {
+    let burst = burst.max(1) as u64;
+    (elapsed_s * rate as f64) as u64 / burst * burst
 }
 
 /// An initial estimate that lets the stream through at once: the stream's rate with headers, plus 50 %.
@@ -59,6 +67,8 @@ pub struct BenchResult {
     /// `fanout × rate` packets forwarded per second. A `false` figure is not comparable with the naive one.
     pub window_valid: bool,
     pub rate_pps: u32,
+    /// Packets sent back to back by the publisher and by the naive forwarder's source.
+    pub burst: u32,
     pub payload_bytes: usize,
     pub seconds: f64,
     pub sfu_forwarded: u64,
@@ -77,7 +87,7 @@ pub fn bench_forward(cfg: BenchConfig) -> Result<BenchResult, LoadError> {
     }
     let s = sfu::run(cfg)?;
     // RTP header (12) and SRTP tag (16) on top of the payload: the same datagram size as the SFU sends.
-    let n = naive::run(cfg.fanout, cfg.rate, cfg.payload + 28, WARMUP, cfg.seconds)?;
+    let n = naive::run(cfg.fanout, cfg.rate, cfg.burst, cfg.payload + 28, WARMUP, cfg.seconds)?;
     Ok(BenchResult {
         fanout: cfg.fanout,
         sfu_ns_per_packet: s.ns_per_packet,
@@ -94,6 +104,7 @@ pub fn bench_forward(cfg: BenchConfig) -> Result<BenchResult, LoadError> {
         window_valid: s.paused_at_window == 0.0
             && s.forwarded as f64 >= 0.9 * cfg.fanout as f64 * cfg.rate as f64 * s.seconds,
         rate_pps: cfg.rate,
+        burst: cfg.burst,
         payload_bytes: cfg.payload,
         seconds: s.seconds,
         sfu_forwarded: s.forwarded,
@@ -115,4 +126,22 @@ pub(crate) fn poll_readable(fds: &[i32], timeout: Duration, ready: &mut Vec<bool
     let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
     ready.clear();
     ready.extend(pfds.iter().map(|p| n > 0 && p.revents & libc::POLLIN != 0));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::packets_due;
+
+    #[test]
+    fn packets_fall_due_in_whole_bursts() {
+        // 150 packets/s evenly: one every 6.67 ms.
+        assert_eq!(packets_due(0.0, 150, 1), 0);
+        assert_eq!(packets_due(0.007, 150, 1), 1);
+        assert_eq!(packets_due(1.0, 150, 1), 150);
+        // Bursts of 8: nothing until 8 are due, then all 8 at once.
+        assert_eq!(packets_due(0.05, 150, 8), 0);
+        assert_eq!(packets_due(0.054, 150, 8), 8);
+        assert_eq!(packets_due(1.0, 150, 8), 144);
+        assert_eq!(packets_due(1.0, 150, 0), 150, "0 is treated as 1");
+    }
 }

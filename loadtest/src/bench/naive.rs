@@ -28,8 +28,9 @@ fn bind() -> Result<UdpSocket, LoadError> {
     Ok(s)
 }
 
-/// Forward `rate` datagrams/s of `size` bytes to `fanout` sinks; measure `seconds` after `warmup`.
-pub fn run(fanout: usize, rate: u32, size: usize, warmup: Duration, seconds: f64) -> Result<NaiveResult, LoadError> {
+/// Forward `rate` datagrams/s of `size` bytes (sent in bursts of `burst`) to `fanout` sinks; measure `seconds`
+/// after `warmup`.
+pub fn run(fanout: usize, rate: u32, burst: u32, size: usize, warmup: Duration, seconds: f64) -> Result<NaiveResult, LoadError> {
     let fwd = bind()?;
     fwd.set_read_timeout(Some(Duration::from_millis(50)))?;
     let fwd_addr = fwd.local_addr()?;
@@ -65,7 +66,7 @@ pub fn run(fanout: usize, rate: u32, size: usize, warmup: Duration, seconds: f64
             let start = Instant::now();
             let mut sent = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                let due = super::packets_due(start.elapsed().as_secs_f64(), rate, burst);
                 while sent < due {
                     let _ = src.send_to(&data, fwd_addr);
                     sent += 1;

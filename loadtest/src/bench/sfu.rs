@@ -18,8 +18,9 @@ use crate::probe::{metric_sum, thread_cpu_ns, thread_user_sys_s, threads_named};
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 const FORWARDED: &str = "plenum_sfu_rtp_packets_forwarded_total";
 const PAUSED: &str = "plenum_sfu_videos_paused";
-/// Present only when the SFU runs congestion control (per-subscriber bandwidth estimates).
-const ESTIMATES: &str = "plenum_sfu_subscriber_estimate_bps";
+/// Present only when the SFU runs congestion control (per-subscriber bandwidth estimates; a histogram, so its
+/// sample count is what is looked up).
+const ESTIMATES: &str = "plenum_sfu_subscriber_estimate_bps_count";
 /// With congestion control the estimate must first grow to the stream's rate (the allocator pauses video that
 /// does not fit): warm up until nothing is paused and forwarding runs at full rate, at most this long.
 const WARMUP_MAX: Duration = Duration::from_secs(30);
@@ -166,7 +167,7 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
         }
         // Media: paced 1-in-8 frame starts, like the reference harness.
         if let Some(from) = media_from {
-            let due = (now.duration_since(from).as_secs_f64() * cfg.rate as f64) as u64;
+            let due = super::packets_due(now.duration_since(from).as_secs_f64(), cfg.rate, cfg.burst);
             if let Some(p) = legs[0].peer.as_mut() {
                 let pt = p.tracks[0].pt;
                 while sent < due {
