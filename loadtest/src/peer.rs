@@ -4,6 +4,7 @@
 //! and [`Peer::drain`] hands out datagrams to send and what happened (media, keyframe requests, state). That
 //! keeps hundreds of peers on one thread.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,10 @@ pub struct Peer {
     /// Last ICE and peer-connection states seen (for participants that never connect).
     pub ice_state: String,
     pub pc_state: String,
+    /// The remote's DTLS handshake bytes given to the stack so far (see [`HandshakeRepeats`]).
+    handshake_seen: HandshakeRepeats,
+    /// Handshake datagrams held back from the stack because they repeated what it had already received.
+    pub handshake_repeats_dropped: u64,
 }
 
 /// Pacing of the ICE connectivity checks (see [`Peer::new`]).
@@ -164,6 +169,8 @@ impl Peer {
             tracks: Vec::new(),
             ice_state: "new".into(),
             pc_state: "new".into(),
+            handshake_seen: HandshakeRepeats::default(),
+            handshake_repeats_dropped: 0,
         })
     }
 
@@ -267,7 +274,19 @@ impl Peer {
     }
 
     /// Feed one received datagram. Errors (undecodable input) are counted by the caller, never fatal.
+    ///
+    /// Until the connection is up, a DTLS datagram that only repeats handshake messages the stack already has is
+    /// not given to it: webrtc-rs `rtc` 0.21's DTLS client, waiting for the answer to its last flight, disarms
+    /// its retransmission timer on every handshake datagram, even one that brings nothing new, and does not
+    /// answer the repeat with its own flight either (RFC 6347 4.2.4 says it should). When its last flight
+    /// (Certificate … Finished) was lost and the server's repeat arrived before the client's 1-s timer (the SFU
+    /// repeats after 0.75–1.25 s), the client never sent that flight again and the handshake hung for good.
+    /// Without the repeat the client's own timer sends the flight again.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) -> bool {
+        if !self.connected && self.handshake_seen.is_repeat(data) {
+            self.handshake_repeats_dropped += 1;
+            return true;
+        }
         let msg = TaggedBytesMut {
             now,
             transport: TransportContext {
@@ -322,6 +341,7 @@ impl Peer {
                     match s {
                         RTCPeerConnectionState::Connected => {
                             self.connected = true;
+                            self.handshake_seen = HandshakeRepeats::default();
                             events.push(PeerEvent::Connected);
                         }
                         RTCPeerConnectionState::Failed => {
@@ -357,5 +377,141 @@ impl Peer {
 
     pub fn close(&mut self) {
         let _ = self.pc.close();
+    }
+}
+
+/// The byte ranges of every DTLS handshake message (epoch 0, plaintext) received so far, by message sequence.
+#[derive(Debug, Default)]
+pub struct HandshakeRepeats {
+    /// message_seq -> received `[start, end)` ranges of its body.
+    seen: HashMap<u16, Vec<(u32, u32)>>,
+}
+
+impl HandshakeRepeats {
+    /// Whether `d` is a DTLS datagram (RFC 7983) made only of epoch-0 handshake fragments that were all received
+    /// before. Records it as received otherwise. Anything else (other records, other epochs, malformed input,
+    /// non-DTLS) is never a repeat.
+    pub fn is_repeat(&mut self, d: &[u8]) -> bool {
+        let Some(frags) = handshake_fragments(d) else { return false };
+        if frags.is_empty() {
+            return false;
+        }
+        let repeat = frags.iter().all(|&(seq, start, end)| {
+            self.seen.get(&seq).is_some_and(|ranges| covered(ranges, start, end))
+        });
+        if !repeat {
+            for (seq, start, end) in frags {
+                self.seen.entry(seq).or_default().push((start, end));
+            }
+        }
+        repeat
+    }
+}
+
+/// Whether `[start, end)` lies within the union of `ranges`.
+fn covered(ranges: &[(u32, u32)], start: u32, end: u32) -> bool {
+    let mut sorted = ranges.to_vec();
+    sorted.sort_unstable();
+    let mut at = start;
+    for (s, e) in sorted {
+        if at >= end {
+            break;
+        }
+        if s <= at && e > at {
+            at = e;
+        }
+    }
+    at >= end
+}
+
+/// `(message_seq, fragment start, fragment end)` of every handshake fragment, when the datagram consists of
+/// epoch-0 handshake records only (RFC 6347 4.1, 4.2.2); `None` otherwise.
+fn handshake_fragments(d: &[u8]) -> Option<Vec<(u16, u32, u32)>> {
+    const RECORD_HEADER: usize = 13;
+    const HANDSHAKE_HEADER: usize = 12;
+    const CONTENT_HANDSHAKE: u8 = 22;
+    let u24 = |b: &[u8]| u32::from_be_bytes([0, b[0], b[1], b[2]]);
+    if d.is_empty() || !(20..=63).contains(&d[0]) {
+        return None;
+    }
+    let mut frags = Vec::new();
+    let mut i = 0;
+    while i < d.len() {
+        let header = d.get(i..i + RECORD_HEADER)?;
+        let epoch = u16::from_be_bytes([header[3], header[4]]);
+        let len = u16::from_be_bytes([header[11], header[12]]) as usize;
+        if header[0] != CONTENT_HANDSHAKE || epoch != 0 {
+            return None;
+        }
+        let body = d.get(i + RECORD_HEADER..i + RECORD_HEADER + len)?;
+        let mut j = 0;
+        while j < body.len() {
+            let h = body.get(j..j + HANDSHAKE_HEADER)?;
+            let seq = u16::from_be_bytes([h[4], h[5]]);
+            let offset = u24(&h[6..9]);
+            let frag_len = u24(&h[9..12]);
+            body.get(j + HANDSHAKE_HEADER..j + HANDSHAKE_HEADER + frag_len as usize)?;
+            frags.push((seq, offset, offset + frag_len));
+            j += HANDSHAKE_HEADER + frag_len as usize;
+        }
+        i += RECORD_HEADER + len;
+    }
+    Some(frags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One epoch-0 handshake record with fragment `[offset, offset + len)` of message `seq` (total length 100).
+    fn record(seq: u16, offset: u32, len: u32, record_seq: u8) -> Vec<u8> {
+        let mut r = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, record_seq];
+        r.extend_from_slice(&((12 + len) as u16).to_be_bytes());
+        r.push(2);
+        r.extend_from_slice(&100u32.to_be_bytes()[1..]);
+        r.extend_from_slice(&seq.to_be_bytes());
+        r.extend_from_slice(&offset.to_be_bytes()[1..]);
+        r.extend_from_slice(&len.to_be_bytes()[1..]);
+        r.extend(std::iter::repeat_n(0xab, len as usize));
+        r
+    }
+
+    #[test]
+    fn a_repeated_flight_is_a_repeat_and_new_bytes_are_not() {
+        let mut h = HandshakeRepeats::default();
+        let flight = [record(0, 0, 100, 0), record(1, 0, 0, 1)].concat();
+        assert!(!h.is_repeat(&flight), "first time");
+        // The same messages again, in new records (new record sequence numbers): a repeat.
+        let again = [record(0, 0, 100, 5), record(1, 0, 0, 6)].concat();
+        assert!(h.is_repeat(&again));
+        // Re-fragmented differently, still nothing new.
+        assert!(h.is_repeat(&[record(0, 0, 40, 7), record(0, 40, 60, 8)].concat()));
+        // A message not seen yet, alone or next to old ones, goes to the stack.
+        assert!(!h.is_repeat(&[record(0, 0, 100, 9), record(2, 0, 10, 10)].concat()));
+        assert!(h.is_repeat(&record(2, 0, 10, 11)));
+        // The rest of a message only partly received goes to the stack.
+        let mut p = HandshakeRepeats::default();
+        assert!(!p.is_repeat(&record(0, 0, 50, 0)));
+        assert!(!p.is_repeat(&record(0, 0, 100, 1)));
+        assert!(p.is_repeat(&record(0, 50, 50, 2)));
+    }
+
+    #[test]
+    fn only_plain_handshake_datagrams_can_be_repeats() {
+        let mut h = HandshakeRepeats::default();
+        let hs = record(0, 0, 10, 0);
+        assert!(!h.is_repeat(&hs));
+        // ChangeCipherSpec next to it, or an epoch-1 record (the encrypted Finished): never held back.
+        let mut ccs = vec![20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1];
+        assert!(!h.is_repeat(&[hs.clone(), ccs.clone()].concat()));
+        ccs[0] = 22;
+        ccs[4] = 1;
+        assert!(!h.is_repeat(&[hs.clone(), ccs].concat()));
+        // Truncated, STUN, RTP: not DTLS handshakes.
+        assert!(!h.is_repeat(&hs[..hs.len() - 1]));
+        assert!(!h.is_repeat(&[0, 1, 0, 0]));
+        assert!(!h.is_repeat(&[0x80, 111, 0, 1]));
+        assert!(!h.is_repeat(&[]));
+        assert!(h.is_repeat(&hs));
     }
 }
