@@ -8,6 +8,8 @@
 # SIMULCAST=on (environment) makes every video publisher send three layers as the web client does, and every
 # subscriber ask for the layer its grid tile needs (`--simulcast on --tile-sizes grid`); default off: one layer.
 #
+# SCENARIOS (environment, SET=saturate only) picks the sweeps, e.g. SCENARIOS="webinar meeting"; default all three.
+#
 # SET=table runs the fixed sizes of the capacity table; SET=saturate grows each scenario (webinar viewers, audio
 # rooms, meeting rooms of 6 up to 32 rooms) until a run reports a CPU bottleneck (a side used >= 90 % of its cores), failed joins or
 # more than 2 % loss, and stops that scenario there: the last size is where this machine ran out.
@@ -18,6 +20,10 @@ DURATION=${3:-30s}
 SET=${4:-table}
 case "$SET" in table|saturate) ;; *) echo "SET must be table or saturate, not '$SET'" >&2; exit 2;; esac
 SIMULCAST=${SIMULCAST:-off}
+SCENARIOS=${SCENARIOS:-webinar audio meeting}
+for s in $SCENARIOS; do
+  case "$s" in webinar|audio|meeting) ;; *) echo "SCENARIOS: webinar, audio or meeting, not '$s'" >&2; exit 2;; esac
+done
 case "$SIMULCAST" in on|off) ;; *) echo "SIMULCAST must be on or off, not '$SIMULCAST'" >&2; exit 2;; esac
 mkdir -p "$OUT"
 DATA=$(mktemp -d)
@@ -74,9 +80,10 @@ if [ "$SET" = table ]; then
   run audio-5x10 --scenario audio-only --rooms 5 --publishers 10 --speakers-switch 5s
   run audio-10x10 --scenario audio-only --rooms 10 --publishers 10 --speakers-switch 5s
 else
-  sweep webinar "--scenario webinar --rooms 1 --subscribers {}" 250 400 600 900
-  sweep audio "--scenario audio-only --rooms {} --publishers 10 --speakers-switch 5s" 20 35 55 80
-  sweep meeting "--scenario meeting --rooms {} --publishers 6" 4 7 11 16 24 32
+  wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+  if wants webinar; then sweep webinar "--scenario webinar --rooms 1 --subscribers {}" 250 400 600 900; fi
+  if wants audio; then sweep audio "--scenario audio-only --rooms {} --publishers 10 --speakers-switch 5s" 20 35 55 80; fi
+  if wants meeting; then sweep meeting "--scenario meeting --rooms {} --publishers 6" 4 7 11 16 24 32; fi
 fi
 
 python3 - "$OUT" <<'PY' > "$OUT/summary.md"
