@@ -12,7 +12,7 @@ use rtc::rtp::header::Header;
 use super::{BenchConfig, WARMUP, poll_readable};
 use crate::client::set_buffers;
 use crate::error::LoadError;
-use crate::peer::{Peer, PeerEvent};
+use crate::peer::{Peer, PeerEvent, Role};
 use crate::probe::{metric_sum, thread_cpu_ns, thread_user_sys_s, threads_named};
 
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -107,7 +107,7 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
         legs.push(Leg { id, sock: bind()?, peer: None, received: 0 });
     }
     // Leg 0 publishes one video track.
-    let mut publisher = Peer::new(legs[0].sock.local_addr()?, t0)?;
+    let mut publisher = Peer::with_role(Role::Publisher, legs[0].sock.local_addr()?, t0)?;
     publisher.add_send_track("bench", true, 0xBEEF_0001)?;
     let offer = publisher.create_offer(t0)?;
     legs[0].peer = Some(publisher);
@@ -153,7 +153,7 @@ fn drive(sfu: &Sfu, cfg: BenchConfig, counters_now: &dyn Fn() -> (u64, f64, bool
                 }
                 SfuEvent::SubscriberOffer(sdp) => {
                     if legs[i].peer.is_none() {
-                        legs[i].peer = Some(Peer::new(legs[i].sock.local_addr()?, now)?);
+                        legs[i].peer = Some(Peer::with_role(Role::Subscriber, legs[i].sock.local_addr()?, now)?);
                     }
                     if let Some(p) = legs[i].peer.as_mut() {
                         let answer = p.accept_offer(now, sdp)?;

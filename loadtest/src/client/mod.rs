@@ -21,7 +21,7 @@ use crate::media::audio::AudioLoop;
 use crate::media::trailer::Trailer;
 use crate::media::video::Clip;
 use crate::media::vp8;
-use crate::peer::PeerEvent;
+use crate::peer::{PeerEvent, Role};
 use crate::shim::ImpairmentConfig;
 use crate::stats::{LatencyHistogram, LayerCount, StreamStats};
 use crate::{now_ms, now_us};
@@ -272,7 +272,7 @@ impl Client {
                 self.stats.borrow_mut().step = "joined";
                 if self.spec.audio.is_some() || self.spec.video.is_some() {
                     let mut io =
-                        PeerIo::bind(now, self.spec.bind_ip, self.spec.impairment, self.spec.index as u64 * 2).await?;
+                        PeerIo::bind(Role::Publisher, now, self.spec.bind_ip, self.spec.impairment, self.spec.index as u64 * 2).await?;
                     let name = format!("{}", self.spec.index);
                     let ssrc = 0x1000_0000 | (self.spec.index << 4);
                     if self.spec.audio.is_some() {
@@ -324,7 +324,7 @@ impl Client {
             ServerMsg::SubscribeOffer { sdp } => {
                 if self.subscriber.is_none() {
                     let seed = self.spec.index as u64 * 2 + 1;
-                    self.subscriber = Some(PeerIo::bind(now, self.spec.bind_ip, self.spec.impairment, seed).await?);
+                    self.subscriber = Some(PeerIo::bind(Role::Subscriber, now, self.spec.bind_ip, self.spec.impairment, seed).await?);
                 }
                 {
                     let mut st = self.stats.borrow_mut();

@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use tokio::net::UdpSocket;
 
 use crate::error::LoadError;
-use crate::peer::{Peer, PeerEvent};
+use crate::peer::{Peer, PeerEvent, Role};
 use crate::shim::{Impairment, ImpairmentConfig};
 
 /// Datagrams read per readiness event before other work gets a turn.
@@ -28,8 +28,8 @@ pub struct PeerIo {
 }
 
 impl PeerIo {
-    /// A peer on a fresh UDP socket at `ip` (port chosen by the system).
-    pub async fn bind(now: Instant, ip: IpAddr, cfg: ImpairmentConfig, seed: u64) -> Result<PeerIo, LoadError> {
+    /// A peer with the interceptors of `role` on a fresh UDP socket at `ip` (port chosen by the system).
+    pub async fn bind(role: Role, now: Instant, ip: IpAddr, cfg: ImpairmentConfig, seed: u64) -> Result<PeerIo, LoadError> {
         let addr = SocketAddr::from((ip, 0));
         let std_sock = StdUdpSocket::bind(addr).map_err(|source| LoadError::Bind { addr, source })?;
         set_buffers(&std_sock, 1 << 20);
@@ -37,7 +37,7 @@ impl PeerIo {
         let local = std_sock.local_addr()?;
         let sock = UdpSocket::from_std(std_sock)?;
         Ok(PeerIo {
-            peer: Peer::new(local, now)?,
+            peer: Peer::with_role(role, local, now)?,
             sock,
             inbound: Impairment::new(cfg, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             outbound: Impairment::new(cfg, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 1),
