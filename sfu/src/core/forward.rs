@@ -201,7 +201,7 @@ impl Shard {
             }
             stream.write_rtp(write);
             self.stats.rtp_forwarded += 1;
-            self.drain_conn(r.subscriber, PcTarget::Subscriber, now, tx);
+            self.drain_conn_with(r.subscriber, PcTarget::Subscriber, now, tx, true);
         }
         self.current = Some(publisher);
         if let Some(up) = self.participants.get_mut(&publisher).and_then(|p| p.uptracks.get_mut(up_index)) {

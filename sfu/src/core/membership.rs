@@ -110,8 +110,8 @@ impl Shard {
         // Say goodbye on the wire (DTLS close) where possible.
         p.publisher.disconnect();
         p.subscriber.disconnect();
-        let _ = drain(&mut p.publisher, now, tx, &mut self.stats, |_| {});
-        let _ = drain(&mut p.subscriber, now, tx, &mut self.stats, |_| {});
+        let _ = drain(&mut p.publisher, now, tx, &mut self.stats, false, |_| {});
+        let _ = drain(&mut p.subscriber, now, tx, &mut self.stats, false, |_| {});
         self.failed.retain(|(f, _)| *f != id);
         if !matches!(reason, CloseReason::Left | CloseReason::Shutdown) {
             tracing::info!(participant = %id, ?reason, "participant dropped by the SFU");

@@ -291,7 +291,7 @@ impl Shard {
             self.remove_ghost(ghost, now, tx);
         }
         relay.rtc.disconnect();
-        let _ = drain(&mut relay.rtc, now, tx, &mut self.stats, |_| {});
+        let _ = drain(&mut relay.rtc, now, tx, &mut self.stats, false, |_| {});
         if !matches!(reason, CloseReason::Left | CloseReason::Shutdown) {
             tracing::info!(relay = %id, room = %relay.room, ?reason, "relay leg closed");
         }
@@ -356,7 +356,7 @@ impl Shard {
         let Some(relay) = relays.legs.get_mut(&id) else { return };
         let Relay { rtc, tracks, unknown, .. } = relay;
         let mut relayed = 0u64;
-        let res = drain(rtc, now, tx, stats, |e| match e {
+        let res = drain(rtc, now, tx, stats, false, |e| match e {
             Event::RtpPacket(pkt) => {
                 let ssrc = pkt.header.ssrc;
                 match tracks.iter().find(|t| t.ssrc == Some(ssrc)) {

@@ -391,11 +391,23 @@ impl Shard {
 
     /// Drain one connection's output: datagrams go out, everything else is noted for [`Shard::process_pending`].
     pub(crate) fn drain_conn(&mut self, id: ParticipantId, target: PcTarget, now: Instant, tx: &mut impl Transmitter) {
+        self.drain_conn_with(id, target, now, tx, false)
+    }
+
+    /// [`Shard::drain_conn`]; `lazy`: see [`drain`].
+    pub(crate) fn drain_conn_with(
+        &mut self,
+        id: ParticipantId,
+        target: PcTarget,
+        now: Instant,
+        tx: &mut impl Transmitter,
+        lazy: bool,
+    ) {
         let Shard { participants, notes, rtp_in, stats, failed, .. } = self;
         let Some(p) = participants.get_mut(&id) else { return };
         let rtc = p.rtc(target);
         let mut link = LinkSample::default();
-        let res = drain(rtc, now, tx, stats, |e| match e {
+        let res = drain(rtc, now, tx, stats, lazy, |e| match e {
             Event::RtpPacket(pkt)
                 if target == PcTarget::Publisher => {
                     rtp_in.push((id, pkt));
@@ -578,18 +590,25 @@ pub(crate) fn error(code: ErrorCode, message: &str) -> SfuEvent {
 ///
 /// After `write_rtp` str0m may report a deadline that already passed; the packet leaves only after a
 /// `Timeout(now)`, so those are fed back right away (bounded, to never spin).
+///
+/// `lazy` (the forward path, right after `write_rtp`): once a datagram went out, a deadline that already passed
+/// is returned instead of fed back. str0m's pacer asks for a timeout after every packet it releases; when the
+/// next packet of the same burst is written a moment later, its own timeout serves both, and the worker's timer
+/// run at the end of the receive batch serves the last one: one full timeout per forwarded packet, not two.
 pub(crate) fn drain(
     rtc: &mut Rtc,
     now: Instant,
     tx: &mut impl Transmitter,
     stats: &mut ShardStats,
+    lazy: bool,
     mut on_event: impl FnMut(Event),
 ) -> Result<Instant, str0m::RtcError> {
     let mut spins = 0;
+    let mut sent = false;
     loop {
         match rtc.poll_output()? {
             Output::Timeout(t) => {
-                if t <= now && spins < 8 {
+                if t <= now && spins < 8 && !(lazy && sent) {
                     spins += 1;
                     rtc.handle_input(Input::Timeout(now))?;
                     continue;
@@ -597,6 +616,7 @@ pub(crate) fn drain(
                 return Ok(t.max(now));
             }
             Output::Transmit(t) => {
+                sent = true;
                 stats.datagrams_out += 1;
                 stats.bytes_out += t.contents.len() as u64;
                 if super::participant::is_rtx(&t.contents) {
