@@ -21,9 +21,9 @@ const MAX_DATAGRAM: usize = 2048;
 /// Bytes per receive buffer: room for the largest GRO list the kernel may hand over (64 segments, 64 KiB).
 const RX_BUF: usize = 64 * 1024;
 /// Datagrams queued before the batch is sent regardless.
-const TX_MAX_DATAGRAMS: usize = 1024;
+const TX_MAX_DATAGRAMS: usize = 4096;
 /// Bytes queued before the batch is sent regardless.
-const TX_MAX_BYTES: usize = 1 << 20;
+const TX_MAX_BYTES: usize = 4 << 20;
 /// `sendmmsg` takes at most this many messages per call (UIO_MAXIOV).
 const MMSG_MAX: usize = 1024;
 /// A GSO message may carry at most this many payload bytes (the UDP length field).
